@@ -1,0 +1,125 @@
+/**
+ * Settings (contracts/settings.md plus the project's additions in
+ * docs/settings.md): read once, validated once, into one typed object. Every
+ * error names the setting and says what is wrong with it.
+ */
+import { z } from 'zod';
+import { ArchiverError } from './errors';
+
+const optionalText = z.string().trim().min(1).optional();
+const url = (name: string) => z.string().trim().url({ message: `${name} must be an absolute URL` });
+const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const rate = z.coerce.number().min(0).max(1);
+
+/** The raw shape: names exactly as in settings.md. */
+const SettingsSchema = z.object({
+  AzureWebJobsStorage: optionalText,
+  AzureWebJobsStorage__accountName: optionalText,
+  TELEMESSAGE_BASE_URL: url('TELEMESSAGE_BASE_URL').optional(),
+  TELEMESSAGE_USERNAME: optionalText,
+  TELEMESSAGE_PASSWORD: z.string().min(1).optional(),
+  GRAPH_BASE_URL: url('GRAPH_BASE_URL').default('https://graph.microsoft.com/v1.0'),
+  GRAPH_TENANT_ID: optionalText,
+  GRAPH_CLIENT_ID: optionalText,
+  GRAPH_CLIENT_SECRET: z.string().min(1).optional(),
+  GRAPH_CLIENT_CERTIFICATE_PATH: optionalText,
+  AZURE_CLIENT_ID: optionalText,
+  GRAPH_DEV_TOKEN: z.string().min(1).optional(),
+  GRAPH_IMPORT_MODE: z.enum(['json', 'importMime']).default('json'),
+  ARCHIVE_FOLDER_NAME: z.string().trim().min(1).max(255).default('O2 SMS and Voice Network Archiver'),
+  MAX_ITEM_BYTES: intIn(1, 150 * 1024 * 1024).default(10 * 1024 * 1024),
+  DEFAULT_PHONE_REGION: z.string().trim().regex(/^[A-Z]{2}$/, 'must be a two-letter region such as GB').default('GB'),
+  DISPLAY_TIME_ZONE: z
+    .string()
+    .trim()
+    .default('Europe/London')
+    .refine(isTimeZone, 'must be an IANA time zone such as Europe/London'),
+  ARCHIVE_SCHEDULE: z
+    .string()
+    .trim()
+    .regex(/^\S+ \S+ \S+ \S+ \S+ \S+$/, 'must be an NCRONTAB expression with six fields')
+    .default('0 0 2 * * *'),
+  SETTLE_HOURS: intIn(0, 24 * 14).default(48),
+  TM_EMULATOR_FAULT_RATE: rate.default(0),
+  GRAPH_EMULATOR_FAULT_RATE: rate.default(0),
+  EMULATOR_SEED: z.string().min(1).default('o2-archiver'),
+  // The project's additions (docs/settings.md).
+  SLICE_MINUTES: intIn(5, 24 * 60).default(60),
+  SOURCE_PAGE_SIZE: intIn(1, 1000).default(500),
+  QUEUE_BATCH_SIZE: intIn(1, 32).default(32),
+  QUEUE_VISIBILITY_TIMEOUT_SECONDS: intIn(5, 7 * 24 * 3600).default(300),
+  MAX_DEQUEUE_COUNT: intIn(1, 100).default(5),
+  MAX_PARALLEL_ACTIVITIES: intIn(1, 64).default(8),
+  IMPORT_UNITS_PER_ACTIVITY: intIn(1, 10000).default(200),
+  GRAPH_MAX_CONCURRENT_PER_MAILBOX: intIn(1, 4).default(4),
+  RETRY_TIME_SCALE: z.coerce.number().min(0.0001).max(1).default(1),
+});
+
+export type Settings = z.infer<typeof SettingsSchema>;
+export type SettingName = keyof Settings;
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads every setting from `env` (process.env by default) and validates it.
+ * Unset optional settings take their defaults; malformed ones throw an
+ * ArchiverError naming the setting.
+ */
+export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const raw: Record<string, string | undefined> = {};
+  for (const name of Object.keys(SettingsSchema.shape)) {
+    const value = env[name];
+    raw[name] = value === undefined || value.trim() === '' ? undefined : value;
+  }
+  const parsed = SettingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0]);
+    throw new ArchiverError('SETTING_INVALID', `Setting ${name} is invalid: ${issue.message}`, { setting: name });
+  }
+  const settings = parsed.data;
+  if (settings.GRAPH_DEV_TOKEN && !isLocalUrl(settings.GRAPH_BASE_URL)) {
+    throw new ArchiverError(
+      'SETTING_INVALID',
+      'Setting GRAPH_DEV_TOKEN is invalid: it is accepted only when GRAPH_BASE_URL is on localhost',
+      { setting: 'GRAPH_DEV_TOKEN' },
+    );
+  }
+  return settings;
+}
+
+/** Throws an error naming the first of `names` that is not set. */
+export function requireSettings<K extends SettingName>(
+  settings: Settings,
+  names: readonly K[],
+): asserts settings is Settings & { [P in K]-?: NonNullable<Settings[P]> } {
+  for (const name of names) {
+    if (settings[name] === undefined) {
+      throw new ArchiverError('SETTING_MISSING', `Setting ${name} is not set`, { setting: name });
+    }
+  }
+}
+
+/** The storage setting in force, naming which of the two forms is missing. */
+export function storageConnection(settings: Settings): { connectionString: string } | { accountName: string } {
+  if (settings.AzureWebJobsStorage) return { connectionString: settings.AzureWebJobsStorage };
+  if (settings.AzureWebJobsStorage__accountName) return { accountName: settings.AzureWebJobsStorage__accountName };
+  throw new ArchiverError('SETTING_MISSING', 'Setting AzureWebJobsStorage is not set', { setting: 'AzureWebJobsStorage' });
+}
+
+/** True for http(s) URLs on this machine (the only place a dev token may go). */
+export function isLocalUrl(value: string): boolean {
+  try {
+    const host = new URL(value).hostname;
+    return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}

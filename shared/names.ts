@@ -1,0 +1,70 @@
+/**
+ * Every activity, queue, container and table name in one place, so that no
+ * name is ever repeated as a string literal (the durable-js samples do this).
+ */
+
+export const OrchestratorNames = {
+  archiveRun: 'archiveRunOrchestrator',
+} as const;
+
+export const ActivityNames = {
+  beginRun: 'beginRunActivity',
+  queueDepths: 'queueDepthsActivity',
+  fetchSlices: 'fetchSlicesActivity',
+  stageItems: 'stageItemsActivity',
+  convertItems: 'convertItemsActivity',
+  mapItems: 'mapItemsActivity',
+  planImport: 'planImportActivity',
+  importMailbox: 'importMailboxActivity',
+  finishRun: 'finishRunActivity',
+} as const;
+
+/** One queue per stage: the work waiting for that stage, as claim checks. */
+export const QueueNames = {
+  fetch: 'o2-fetch',
+  stage: 'o2-stage',
+  convert: 'o2-convert',
+  map: 'o2-map',
+  import: 'o2-import',
+} as const;
+
+export type StageName = keyof typeof QueueNames;
+export const StageOrder: readonly StageName[] = ['fetch', 'stage', 'convert', 'map', 'import'];
+
+/** A stage's poison queue: messages that failed more often than the dequeue limit. */
+export function poisonQueueName(stage: StageName): string {
+  return `${QueueNames[stage]}-poison`;
+}
+
+export const ContainerNames = {
+  /** Raw source records, staged items, their media and converted .eml files. */
+  staging: 'staging',
+  /** Run reports (`<runId>.json`, `<runId>.failures.csv`). */
+  reports: 'reports',
+  /** The user mapping in force, its previous versions and change records. */
+  mapping: 'mapping',
+  /** Per-run working data too large for a queue message (unit lists per mailbox). */
+  runs: 'runs',
+} as const;
+
+export const TableNames = {
+  /** Run records: window, trigger, status, timestamps. */
+  runs: 'O2Runs',
+  /** One row per (run, item): the item's outcome in that run. */
+  runItems: 'O2RunItems',
+  /** One row per (run, mailbox, item): the import unit's outcome in that run. */
+  runUnits: 'O2RunUnits',
+  /** The exactly-once ledger of import units, keyed by mailbox object id and item. */
+  ledger: 'O2Ledger',
+  /** Local driver only: orchestration instances and their history. */
+  driverInstances: 'O2DriverInstances',
+  driverHistory: 'O2DriverHistory',
+} as const;
+
+export const HttpRoutes = {
+  runs: 'runs',
+  run: 'runs/{runId}',
+  redrive: 'runs/{runId}/redrive',
+  mapping: 'mapping',
+  dashboard: 'dashboard',
+} as const;
