@@ -25,6 +25,10 @@ const SettingsSchema = z.object({
   GRAPH_CLIENT_CERTIFICATE_PATH: optionalText,
   AZURE_CLIENT_ID: optionalText,
   GRAPH_DEV_TOKEN: z.string().min(1).optional(),
+  // Local only: a PEM file whose certificate the Graph client trusts beside the system CAs, so that
+  // a local Graph emulator can serve https with a certificate made at start (the SDK sends the
+  // token only over https).
+  GRAPH_CA_CERT_PATH: optionalText,
   GRAPH_IMPORT_MODE: z.enum(['json', 'importMime']).default('json'),
   ARCHIVE_FOLDER_NAME: z.string().trim().min(1).max(255).default('O2 SMS and Voice Network Archiver'),
   MAX_ITEM_BYTES: intIn(1, 150 * 1024 * 1024).default(10 * 1024 * 1024),
@@ -90,6 +94,13 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       'SETTING_INVALID',
       'Setting GRAPH_DEV_TOKEN is invalid: it is accepted only when GRAPH_BASE_URL is on localhost',
       { setting: 'GRAPH_DEV_TOKEN' },
+    );
+  }
+  if (settings.GRAPH_CA_CERT_PATH && !isLocalUrl(settings.GRAPH_BASE_URL)) {
+    throw new ArchiverError(
+      'SETTING_INVALID',
+      'Setting GRAPH_CA_CERT_PATH is invalid: it is accepted only when GRAPH_BASE_URL is on localhost',
+      { setting: 'GRAPH_CA_CERT_PATH' },
     );
   }
   return settings;
