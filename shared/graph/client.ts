@@ -39,6 +39,11 @@ export interface GraphCallOptions {
   gate?: RequestGate;
   /** Bytes of the request body, for the upload budget. */
   requestBytes?: number;
+  /**
+   * false for a request that must not be sent twice blindly (creating a message): only answers
+   * that prove it was not carried out (429, 503) are retried here; the caller decides the rest.
+   */
+  idempotent?: boolean;
 }
 
 /** The result of one PUT of a byte range to an upload session. */
@@ -163,6 +168,14 @@ export function createGraphClient(settings: Settings, options: GraphClientOption
     return callOptions.gate ? callOptions.gate.run(attempt, callOptions.requestBytes ?? 0) : attempt();
   }
 
+  function classifierFor(callOptions: GraphCallOptions) {
+    if (callOptions.idempotent !== false) return classifyGraphError;
+    return (error: unknown) => {
+      const status = (error as { statusCode?: number })?.statusCode;
+      return status === 429 || status === 503 ? classifyGraphError(error) : { retry: false };
+    };
+  }
+
   function retryOptions(what: string, callOptions: GraphCallOptions) {
     return {
       timeScale,
@@ -183,7 +196,12 @@ export function createGraphClient(settings: Settings, options: GraphClientOption
     credentialKind,
     async call(what, operation, callOptions = {}) {
       try {
-        return await withRetry(() => attemptThroughGate(() => operation(sdk), callOptions), profile, classifyGraphError, retryOptions(what, callOptions));
+        return await withRetry(
+          () => attemptThroughGate(() => operation(sdk), callOptions),
+          profile,
+          classifierFor(callOptions),
+          retryOptions(what, callOptions),
+        );
       } catch (error) {
         throw toGraphRequestError(error, what);
       }
