@@ -1,0 +1,13 @@
+import * as df from 'durable-functions';
+import type { InvocationContext } from '@azure/functions';
+import { ActivityNames } from '../shared/names';
+import { activities } from '../shared/dependencies';
+import { activityLog } from '../shared/logging';
+import type { BeginRunInput, BeginRunResult } from '../shared/activities';
+
+/** Creates the run record and queues one fetch message per slice of the window. */
+export async function beginRunActivity(input: BeginRunInput, context: InvocationContext): Promise<BeginRunResult> {
+  return activities(activityLog(context)).beginRun(input);
+}
+
+df.app.activity(ActivityNames.beginRun, { handler: beginRunActivity });

@@ -1,0 +1,13 @@
+import * as df from 'durable-functions';
+import type { InvocationContext } from '@azure/functions';
+import { ActivityNames } from '../shared/names';
+import { activities } from '../shared/dependencies';
+import { activityLog } from '../shared/logging';
+import type { RunRef, StageBatchResult } from '../shared/activities';
+
+/** Converts staged items to emails under the size rule. */
+export async function convertItemsActivity(_input: RunRef, context: InvocationContext): Promise<StageBatchResult> {
+  return activities(activityLog(context)).convertItems();
+}
+
+df.app.activity(ActivityNames.convertItems, { handler: convertItemsActivity });

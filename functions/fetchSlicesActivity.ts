@@ -1,0 +1,13 @@
+import * as df from 'durable-functions';
+import type { InvocationContext } from '@azure/functions';
+import { ActivityNames } from '../shared/names';
+import { activities } from '../shared/dependencies';
+import { activityLog } from '../shared/logging';
+import type { RunRef, StageBatchResult } from '../shared/activities';
+
+/** Reads slices of the window from TeleMessage into the staging queue. */
+export async function fetchSlicesActivity(_input: RunRef, context: InvocationContext): Promise<StageBatchResult> {
+  return activities(activityLog(context)).fetchSlices();
+}
+
+df.app.activity(ActivityNames.fetchSlices, { handler: fetchSlicesActivity });

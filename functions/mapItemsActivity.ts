@@ -1,0 +1,13 @@
+import * as df from 'durable-functions';
+import type { InvocationContext } from '@azure/functions';
+import { ActivityNames } from '../shared/names';
+import { activities } from '../shared/dependencies';
+import { activityLog } from '../shared/logging';
+import type { RunRef, StageBatchResult } from '../shared/activities';
+
+/** Routes converted items to Microsoft 365 mailboxes. */
+export async function mapItemsActivity(_input: RunRef, context: InvocationContext): Promise<StageBatchResult> {
+  return activities(activityLog(context)).mapItems();
+}
+
+df.app.activity(ActivityNames.mapItems, { handler: mapItemsActivity });

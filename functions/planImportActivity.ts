@@ -1,0 +1,13 @@
+import * as df from 'durable-functions';
+import type { InvocationContext } from '@azure/functions';
+import { ActivityNames } from '../shared/names';
+import { activities } from '../shared/dependencies';
+import { activityLog } from '../shared/logging';
+import type { RunRef, PlanImportResult } from '../shared/activities';
+
+/** Groups the run's import units by mailbox into one import chain each. */
+export async function planImportActivity(input: RunRef, context: InvocationContext): Promise<PlanImportResult> {
+  return activities(activityLog(context)).planImport(input);
+}
+
+df.app.activity(ActivityNames.planImport, { handler: planImportActivity });

@@ -1,0 +1,13 @@
+import * as df from 'durable-functions';
+import type { InvocationContext } from '@azure/functions';
+import { ActivityNames } from '../shared/names';
+import { activities } from '../shared/dependencies';
+import { activityLog } from '../shared/logging';
+import type { RunRef, StageBatchResult } from '../shared/activities';
+
+/** Validates records and stages items and media in blob storage. */
+export async function stageItemsActivity(_input: RunRef, context: InvocationContext): Promise<StageBatchResult> {
+  return activities(activityLog(context)).stageItems();
+}
+
+df.app.activity(ActivityNames.stageItems, { handler: stageItemsActivity });

@@ -1,0 +1,117 @@
+/**
+ * The one place where activity dependencies are built: real clients pointed
+ * at Azure and Graph in production, at Azurite and the emulators locally,
+ * all from the same settings. The function entry points ask for them here.
+ */
+import type { Readable } from 'node:stream';
+import { readSettings, type Settings } from './config';
+import { createActivities, type Activities, type ActivityDependencies, type ActivityLog, type BlobPort, type StageQueues } from './activities';
+import { ContainerNames, QueueNames, TableNames, poisonQueueName, type StageName } from './names';
+import { StageQueue } from './queues';
+import { RunStore } from './runs';
+import { createStorageClients, type StorageClients } from './storage';
+import { createStagingStore } from './staging';
+import { teleMessageSourceFromSettings, validateRecord } from './source';
+import { convertItem } from './convert';
+import { createMappingStore, createMailboxResolver } from './mapping';
+import { createGraphClient, createGraphDirectory } from './graph';
+import { createMailboxImporter, importerOptionsFromSettings } from './import';
+import { createLedger } from './ledger';
+import type { ArchiveSource, MailboxImporter, UserDirectory } from './stages';
+
+export interface Infrastructure {
+  settings: Settings;
+  storage: StorageClients;
+  queues: StageQueues;
+  runs: RunStore;
+  blobs: BlobPort;
+}
+
+/** Storage-side plumbing shared by activities, starters and the CLI. */
+export function createInfrastructure(settings: Settings): Infrastructure {
+  const storage = createStorageClients(settings);
+  const queueOptions = { visibilityTimeoutInSeconds: settings.QUEUE_VISIBILITY_TIMEOUT_SECONDS, maxDequeueCount: settings.MAX_DEQUEUE_COUNT };
+  const stageQueue = <T>(stage: StageName) => new StageQueue<T>(storage.queue(QueueNames[stage]), storage.queue(poisonQueueName(stage)), queueOptions);
+  const queues: StageQueues = {
+    fetch: stageQueue('fetch'),
+    stage: stageQueue('stage'),
+    convert: stageQueue('convert'),
+    map: stageQueue('map'),
+    import: stageQueue('import'),
+  };
+  const runs = new RunStore({ runs: storage.table(TableNames.runs), items: storage.table(TableNames.runItems), units: storage.table(TableNames.runUnits) });
+  const blobs: BlobPort = {
+    async putText(container, name, text, contentType) {
+      const body = Buffer.from(text, 'utf8');
+      await storage.container(ContainerNames[container]).getBlockBlobClient(name).upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType } });
+    },
+    async getText(container, name) {
+      return (await storage.container(ContainerNames[container]).getBlockBlobClient(name).downloadToBuffer()).toString('utf8');
+    },
+  };
+  return { settings, storage, queues, runs, blobs };
+}
+
+/** Creates every queue, container and table the app uses (idempotent). */
+export async function ensureInfrastructure(infra: Infrastructure): Promise<void> {
+  await Promise.all([
+    ...Object.values(infra.queues).map((q) => q.ensure()),
+    ...Object.values(ContainerNames).map((name) => infra.storage.container(name).createIfNotExists()),
+    infra.runs.ensure(),
+  ]);
+}
+
+/** The production dependencies of the activities, from settings. */
+export function createActivityDependencies(settings: Settings): Omit<ActivityDependencies, 'log'> {
+  const infra = createInfrastructure(settings);
+  const staging = createStagingStore(infra.storage.container(ContainerNames.staging));
+  let source: ArchiveSource | undefined;
+  let directory: UserDirectory | undefined;
+  let importer: MailboxImporter | undefined;
+  let graph: ReturnType<typeof createGraphClient> | undefined;
+  const graphClient = () => (graph ??= createGraphClient(settings));
+  const mapping = createMappingStore(infra.storage.container(ContainerNames.mapping), { defaultRegion: settings.DEFAULT_PHONE_REGION });
+  return {
+    settings,
+    queues: infra.queues,
+    runs: infra.runs,
+    blobs: infra.blobs,
+    staging,
+    source: () => (source ??= teleMessageSourceFromSettings(settings)),
+    validateRecord,
+    convertItem: (staged, openMedia: (mediaId: string) => Promise<Readable>) =>
+      convertItem(staged, openMedia, {
+        maxItemBytes: settings.MAX_ITEM_BYTES,
+        displayTimeZone: settings.DISPLAY_TIME_ZONE,
+        defaultRegion: settings.DEFAULT_PHONE_REGION,
+      }),
+    router: async () =>
+      createMailboxResolver({
+        directory: (directory ??= createGraphDirectory(graphClient())),
+        mapping: await mapping.current(),
+        defaultRegion: settings.DEFAULT_PHONE_REGION,
+      }),
+    importer: () =>
+      (importer ??= createMailboxImporter({
+        graph: graphClient(),
+        ledger: createLedger(infra.storage.table(TableNames.ledger)),
+        staging,
+        options: importerOptionsFromSettings(settings),
+      })),
+  };
+}
+
+let shared: Omit<ActivityDependencies, 'log'> | undefined;
+let settingsInForce: Settings | undefined;
+
+/** Uses these settings instead of the environment's (the local stack and tests). */
+export function useSettings(settings: Settings): void {
+  settingsInForce = settings;
+  shared = undefined;
+}
+
+/** The activities, over dependencies built once per process, logging to `log`. */
+export function activities(log?: ActivityLog): Activities {
+  shared ??= createActivityDependencies(settingsInForce ?? readSettings());
+  return createActivities({ ...shared, log });
+}

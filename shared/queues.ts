@@ -1,0 +1,133 @@
+/**
+ * A stage queue of claim checks: receive a batch under a lease (the
+ * visibility timeout), complete what was done, renew a long lease, and move
+ * messages that failed too often to the stage's poison queue.
+ */
+import type { QueueClient } from '@azure/storage-queue';
+
+export interface StageMessage<T> {
+  body: T;
+  messageId: string;
+  popReceipt: string;
+  dequeueCount: number;
+}
+
+export interface ReceivedBatch<T> {
+  /** Messages to work on. */
+  fresh: StageMessage<T>[];
+  /** Messages dequeued more often than the limit: the caller records the failure, then `poison`s them. */
+  poisoned: StageMessage<T>[];
+}
+
+export interface QueueDepth {
+  /** All messages, leased ones included (Azure's approximate count). */
+  approximate: number;
+  /** Messages visible now (peeked, at most 32). */
+  visible: number;
+}
+
+export interface StageQueueOptions {
+  visibilityTimeoutInSeconds: number;
+  maxDequeueCount: number;
+}
+
+export class StageQueue<T> {
+  constructor(
+    readonly queue: QueueClient,
+    readonly poisonQueue: QueueClient,
+    private readonly options: StageQueueOptions,
+  ) {}
+
+  /** Creates the queue and its poison queue when missing. */
+  async ensure(): Promise<void> {
+    await Promise.all([this.queue.createIfNotExists(), this.poisonQueue.createIfNotExists()]);
+  }
+
+  /** Puts one claim check on the queue. */
+  async send(body: T): Promise<void> {
+    await this.queue.sendMessage(JSON.stringify(body));
+  }
+
+  /** Puts many claim checks on the queue, a few at a time. */
+  async sendMany(bodies: readonly T[], concurrency = 16): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < bodies.length) await this.send(bodies[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, bodies.length) }, worker));
+  }
+
+  /** Takes up to `max` messages under a lease of the visibility timeout. */
+  async receive(max: number): Promise<ReceivedBatch<T>> {
+    const response = await this.queue.receiveMessages({
+      numberOfMessages: Math.min(32, Math.max(1, max)),
+      visibilityTimeout: this.options.visibilityTimeoutInSeconds,
+    });
+    const batch: ReceivedBatch<T> = { fresh: [], poisoned: [] };
+    for (const m of response.receivedMessageItems) {
+      const message: StageMessage<T> = {
+        body: parseBody<T>(m.messageText),
+        messageId: m.messageId,
+        popReceipt: m.popReceipt,
+        dequeueCount: m.dequeueCount,
+      };
+      (m.dequeueCount > this.options.maxDequeueCount ? batch.poisoned : batch.fresh).push(message);
+    }
+    return batch;
+  }
+
+  /** Deletes a finished message. */
+  async complete(message: StageMessage<T>): Promise<void> {
+    await this.queue.deleteMessage(message.messageId, message.popReceipt);
+  }
+
+  /** Extends the lease of a message still being worked on. */
+  async renew(message: StageMessage<T>): Promise<void> {
+    const result = await this.queue.updateMessage(
+      message.messageId,
+      message.popReceipt,
+      undefined,
+      this.options.visibilityTimeoutInSeconds,
+    );
+    message.popReceipt = result.popReceipt!;
+  }
+
+  /** Moves a message to the poison queue with the reason, and deletes it here. */
+  async poison(message: StageMessage<T>, reason: string): Promise<void> {
+    await this.poisonQueue.sendMessage(JSON.stringify({ body: message.body, dequeueCount: message.dequeueCount, reason }));
+    await this.complete(message);
+  }
+
+  /** How much work waits, and how much of it can be taken now. */
+  async depth(): Promise<QueueDepth> {
+    const [properties, peeked] = await Promise.all([
+      this.queue.getProperties(),
+      this.queue.peekMessages({ numberOfMessages: 32 }),
+    ]);
+    return { approximate: properties.approximateMessagesCount ?? 0, visible: peeked.peekedMessageItems.length };
+  }
+}
+
+function parseBody<T>(text: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    // A message that is not ours (or was mangled) still has to be set aside, not lost.
+    return { unparsable: text } as unknown as T;
+  }
+}
+
+/** Keeps a message's lease alive while `work` runs. */
+export async function withRenewedLease<T, R>(
+  queue: StageQueue<T>,
+  message: StageMessage<T>,
+  everyInMs: number,
+  work: () => Promise<R>,
+): Promise<R> {
+  const timer = setInterval(() => queue.renew(message).catch(() => undefined), everyInMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
