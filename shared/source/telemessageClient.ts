@@ -271,10 +271,11 @@ function asTransient(what: string, error: unknown, timeoutInMs: number): unknown
   if (name === 'TimeoutError' || name === 'AbortError') {
     return new TransientSourceError(`${what} timed out after ${timeoutInMs} ms`);
   }
-  if (error instanceof TypeError) {
+  if (name === 'TypeError') {
     // undici reports a reset or refused connection as TypeError('fetch failed') with the socket error as cause.
+    // Checked by name: fetch's TypeError may come from another realm (jest's vm contexts), where instanceof fails.
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    return new TransientSourceError(`${what} failed: ${cause?.code ?? cause?.message ?? error.message}`);
+    return new TransientSourceError(`${what} failed: ${cause?.code ?? cause?.message ?? describeError(error)}`);
   }
   return error;
 }
