@@ -1,0 +1,12 @@
+/**
+ * A strict Microsoft Graph emulator for the mail import: users, mail folders,
+ * messages, attachments and upload sessions, JSON batching, Outlook's
+ * per-mailbox throttling, seeded faults, and state that survives a restart.
+ * See README.md beside this file for the behaviour it holds clients to.
+ */
+export { startGraphEmulator, type GraphEmulator, type RuntimeOptions } from './server';
+export { GraphStore, ITEM_ID_PROPERTY, fileSafeName, objectIdFor } from './store';
+export type {
+  EmulatorStats, FailRule, GraphEmulatorOptions, GraphLimits, MailboxStats, NonDraftAttachments, StoredAttachment, StoredFolder,
+  StoredMessage, TenantUser, TenantUserInput,
+} from './types';
