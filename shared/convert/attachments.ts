@@ -73,6 +73,9 @@ export function safeFileName(name: string | null | undefined, contentType: strin
   return index === 'recording' ? `recording.${ext}` : `attachment-${index}.${ext}`;
 }
 
+/** `type/subtype` with RFC 6838's restricted-name characters. */
+const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/;
+
 /**
  * The content type to write for a media file: `type/subtype` (with its
  * charset, if any) when well formed, else application/octet-stream.
@@ -82,8 +85,7 @@ export function safeFileName(name: string | null | undefined, contentType: strin
 export function safeContentType(contentType: string | null | undefined): string {
   const [typePart, ...params] = (contentType ?? '').split(';');
   const type = typePart.trim().toLowerCase();
-  const token = "[a-z0-9!#$&^_.+-]+";
-  if (!new RegExp(`^${token}/${token}$`).test(type) || /^(multipart|message)\//.test(type)) return 'application/octet-stream';
+  if (!MEDIA_TYPE.test(type) || /^(multipart|message)\//.test(type)) return 'application/octet-stream';
   const charset = params
     .map((p) => /^\s*charset\s*=\s*"?([A-Za-z0-9_.:+-]{1,40})"?\s*$/i.exec(p)?.[1])
     .find((c) => c !== undefined);

@@ -103,7 +103,7 @@ describe.each(fixtureNames())('%s', (name) => {
     expect(email.date).toBe(new Date(item.timestamp).toISOString());
     expect(parsed.subject).toBe(expected.subject);
     expect(email.subject).toBe(expected.subject);
-    const from = Array.isArray(parsed.from) ? parsed.from[0] : parsed.from;
+    const from = parsed.from;
     expect(from?.value.map((a) => [a.name, a.address])).toEqual([expected.from]);
     const to = Array.isArray(parsed.to) ? parsed.to.flatMap((t) => t.value) : parsed.to?.value ?? [];
     expect(to.map((a) => [a.name, a.address])).toEqual(expected.to);

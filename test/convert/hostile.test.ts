@@ -44,7 +44,7 @@ test('a name with CRLF and a fake Bcc line: no Bcc header, the name parses back 
   expect(parsed.headers.has('bcc')).toBe(false);
   expect(parsed.headers.has('x-injected')).toBe(false);
   expect(rawHeaders(eml).some((h) => /^(bcc|x-injected):/i.test(h))).toBe(false);
-  const from = Array.isArray(parsed.from) ? parsed.from[0] : parsed.from;
+  const from = parsed.from;
   expect(from?.value[0].name).toBe('Eve  Bcc: victim@evil.example (+447700900555)');
   expect(from?.value[0].address).toBe('447700900555@mobile.invalid');
   const to = Array.isArray(parsed.to) ? parsed.to[0] : parsed.to;
@@ -115,7 +115,7 @@ test('names in Arabic and with combining marks parse back exactly', async () => 
   });
   const { eml } = await convert(item);
   const parsed = await parse(eml);
-  const from = Array.isArray(parsed.from) ? parsed.from[0] : parsed.from;
+  const from = parsed.from;
   expect(from?.value[0].name).toBe(`${arabic} (+447700900555)`);
   const to = Array.isArray(parsed.to) ? parsed.to[0] : parsed.to;
   expect(to?.value.map((a) => [a.name, a.address])).toEqual([
