@@ -1,0 +1,89 @@
+/**
+ * Runs archive windows on this machine: the registered orchestrator and
+ * activities, driven by the local durable driver against whatever the
+ * settings point at (Azurite and the emulators, or real services).
+ */
+import { readSettings, type Settings } from '../shared/config';
+import { createInfrastructure, ensureInfrastructure, useSettings, type Infrastructure } from '../shared/dependencies';
+import { OrchestratorNames, TableNames } from '../shared/names';
+import type { ArchiveRunInput } from '../shared/orchestration';
+import type { RunReport } from '../shared/report';
+import { buildRunInput, newRunId, type RunStarter, type StartRunRequest, type StartedRun } from '../shared/runStart';
+import { LocalDriver } from './driver/driver';
+import { loadFunctionApp } from './driver/functionApp';
+import { InstanceStore, type InstanceRecord } from './driver/instanceStore';
+
+export interface LocalRunnerOptions {
+  settings: Settings;
+  /** Scales durable timers and retry delays. */
+  timeScale?: number;
+  leaseInMs?: number;
+  owner?: string;
+  log?: (line: string) => void;
+}
+
+export interface LocalRunner extends RunStarter {
+  infra: Infrastructure;
+  driver: LocalDriver;
+  /** Resolves once the instance has finished, with its report. */
+  waitForRun(started: StartedRun, onStatus?: (status: unknown) => void): Promise<{ instance: InstanceRecord; report?: RunReport }>;
+}
+
+/** Creates the storage the app needs and a driver over the loaded function app. */
+export async function createLocalRunner(options: LocalRunnerOptions): Promise<LocalRunner> {
+  const { settings } = options;
+  useSettings(settings);
+  const infra = createInfrastructure(settings);
+  await ensureInfrastructure(infra);
+  const store = new InstanceStore(infra.storage.table(TableNames.driverInstances), infra.storage.table(TableNames.driverHistory));
+  await store.ensure();
+  const driver = new LocalDriver({
+    store,
+    functions: loadFunctionApp(),
+    owner: options.owner,
+    leaseInMs: options.leaseInMs,
+    timeScale: options.timeScale,
+    log: options.log,
+  });
+  return {
+    infra,
+    driver,
+    async startRun(request: StartRunRequest): Promise<StartedRun> {
+      const { instanceId, input } = buildRunInput(request, settings, newRunId(new Date()));
+      const outcome = await driver.start(OrchestratorNames.archiveRun, instanceId, input);
+      // A resumed instance goes on with the run it had.
+      const runId = outcome === 'resumed' ? ((await driver.getStatus(instanceId))!.input as ArchiveRunInput).runId : input.runId;
+      return { runId, instanceId, outcome };
+    },
+    async getInstance(instanceId: string) {
+      const record = await driver.getStatus(instanceId);
+      return record && { runtimeStatus: record.status, customStatus: record.customStatus, output: record.output };
+    },
+    async waitForRun(started, onStatus) {
+      const timer = onStatus
+        ? setInterval(() => {
+            driver.getStatus(started.instanceId).then((r) => r?.customStatus && onStatus(r.customStatus), () => undefined);
+          }, 500)
+        : undefined;
+      try {
+        const instance = await driver.waitForCompletion(started.instanceId);
+        const runId = ((instance.output as { runId?: string } | undefined)?.runId ?? (instance.input as ArchiveRunInput).runId);
+        const report = await infra.blobs.getText('reports', `${runId}.json`).then((t) => JSON.parse(t) as RunReport, () => undefined);
+        return { instance, report };
+      } finally {
+        if (timer) clearInterval(timer);
+      }
+    },
+  };
+}
+
+/** Runs one window to its end and returns the report (settings from the environment by default). */
+export async function runWindow(
+  request: StartRunRequest,
+  options: Partial<LocalRunnerOptions> & { onStatus?: (status: unknown) => void } = {},
+): Promise<{ started: StartedRun; instance: InstanceRecord; report?: RunReport }> {
+  const runner = await createLocalRunner({ ...options, settings: options.settings ?? readSettings() });
+  const started = await runner.startRun(request);
+  const { instance, report } = await runner.waitForRun(started, options.onStatus);
+  return { started, instance, report };
+}
