@@ -204,4 +204,33 @@ describe('mailbox importer against the emulator', () => {
     const [result] = await make().importUnits('run-1', user('nomail@contoso.com'), [unitOf(sms)]);
     expect(result).toMatchObject({ outcome: 'failed', reason: 'mailbox-not-found' });
   });
+
+  it('imports by the beta importMime action when asked, marking the message so that recovery finds it', async () => {
+    const staging = new FakeStaging();
+    const sms = sampleEmail('emu-mime-1');
+    staging.add(sms);
+    const eml = [
+      'Message-ID: ' + sms.messageId,
+      'Date: Wed, 01 May 2024 10:11:12 +0000',
+      'From: Bob <447700900123@mobile.invalid>',
+      'To: Alice <alice@contoso.com>',
+      'Subject: SMS emu-mime-1',
+      'X-O2Archiver-Item-Id: emu-mime-1',
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'hello',
+      '',
+    ].join('\r\n');
+    staging.blobs.set(`${sms.itemKey}/message.eml`, Buffer.from(eml));
+    const { make } = importer(staging, { importMode: 'importMime' });
+    const mailbox = user('bob@contoso.com');
+    const [result] = await make().importUnits('run-1', mailbox, [unitOf(sms)]);
+    expect(result.outcome).toBe('imported');
+    const found = emulator.store.listMessages('bob@contoso.com').filter((m) => emulator.store.itemIdOf(m) === 'emu-mime-1');
+    expect(found).toHaveLength(1);
+    expect(found[0].isDraft).toBe(false);
+    const [again] = await make().importUnits('run-2', mailbox, [unitOf(sms)]);
+    expect(again.outcome).toBe('duplicate');
+  });
 });
