@@ -12,7 +12,7 @@ describe('validateRecord', () => {
   });
 
   it('sets aside an invalid record among valid ones, with its id, type and reason', () => {
-    const voiceWithoutCall = { ...fixtureItem('voice-missed'), id: 'tm-bad-1' };
+    const voiceWithoutCall: Record<string, unknown> = { ...fixtureItem('voice-missed'), id: 'tm-bad-1' };
     delete voiceWithoutCall.call;
     const results = [fixtureItem('sms-outbound-internal'), voiceWithoutCall, fixtureItem('mms-photo')].map(validateRecord);
     expect(results.map((r) => r.ok)).toEqual([true, false, true]);
@@ -42,7 +42,7 @@ describe('validateRecord', () => {
   });
 
   it('normalises an offset timestamp to UTC with Z, and only the timestamp', () => {
-    const raw = { ...fixtureItem('sms-outbound-internal'), timestamp: '2026-11-25T10:14:03.120+01:00' };
+    const raw: Record<string, unknown> = { ...fixtureItem('sms-outbound-internal'), timestamp: '2026-11-25T10:14:03.120+01:00' };
     const result = validateRecord(raw);
     if (!result.ok) throw new Error(result.detail);
     expect(result.item.timestamp).toBe('2026-11-25T09:14:03.120Z');
