@@ -44,6 +44,10 @@ function now(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+function toSecond(iso: string | undefined): string | undefined {
+  return iso === undefined ? undefined : new Date(Math.floor(Date.parse(iso) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
 function newChangeKey(): string {
   return randomBytes(21).toString('base64');
 }
@@ -405,8 +409,9 @@ export class MailRoutes {
       changeKey: newChangeKey(),
       createdDateTime: created,
       lastModifiedDateTime: created,
-      receivedDateTime: tagValue(props, 'SystemTime', PR_MESSAGE_DELIVERY_TIME) ?? created,
-      sentDateTime: tagValue(props, 'SystemTime', PR_CLIENT_SUBMIT_TIME) ?? created,
+      // Graph returns message times to the second.
+      receivedDateTime: toSecond(tagValue(props, 'SystemTime', PR_MESSAGE_DELIVERY_TIME)) ?? created,
+      sentDateTime: toSecond(tagValue(props, 'SystemTime', PR_CLIENT_SUBMIT_TIME)) ?? created,
       subject: (subject as string | undefined) ?? '',
       body: messageBody,
       from: fromJson,

@@ -17,7 +17,7 @@ describe('per-mailbox throttling', () => {
   });
 
   it('answers a fifth concurrent request to one mailbox with 429 MailboxConcurrency while another mailbox is unaffected', async () => {
-    emulator.setOption('latencyInMs', 300);
+    emulator.setOption('latencyInMs', 1000);
     const alice = Array.from({ length: 8 }, () => api.get('/users/alice@contoso.test/mailFolders/inbox'));
     const bob = api.get('/users/bob@contoso.test/mailFolders/inbox');
     const results = await Promise.all(alice);
