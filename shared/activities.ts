@@ -264,7 +264,16 @@ export function createActivities(deps: ActivityDependencies) {
             outcome: result.reason === 'too-large' ? 'tooLarge' : 'itemFailed', reason: result.reason, detail: result.detail,
           });
         } else {
-          const emlBytes = await deps.staging.putItemBlob(key, 'message.eml', result.eml, 'message/rfc822');
+          let emlBytes: number;
+          try {
+            emlBytes = await deps.staging.putItemBlob(key, 'message.eml', result.eml, 'message/rfc822');
+          } catch (e) {
+            // Media are verified again as they stream into the .eml: staged bytes that changed are the item's failure.
+            if (!isArchiverError(e, 'MEDIA_CHECKSUM_MISMATCH')) throw e;
+            await runs.setItemOutcome(runId, { itemKey: key, itemId: staged.item.id, type: staged.item.type, outcome: 'itemFailed', reason: 'media-checksum-mismatch', detail: describeError(e) });
+            await queues.convert.complete(message);
+            return;
+          }
           const email = { ...result.email, emlSizeInBytes: emlBytes };
           await deps.staging.putItemBlob(key, 'message.json', JSON.stringify(email), 'application/json');
           await queues.map.send({ runId, itemKey: key });

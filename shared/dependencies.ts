@@ -110,6 +110,12 @@ export function useSettings(settings: Settings): void {
   shared = undefined;
 }
 
+/** Uses these dependencies as they are (tests that wrap a client to make it fail). */
+export function useActivityDependencies(dependencies: Omit<ActivityDependencies, 'log'>): void {
+  settingsInForce = dependencies.settings;
+  shared = dependencies;
+}
+
 /** The activities, over dependencies built once per process, logging to `log`. */
 export function activities(log?: ActivityLog): Activities {
   shared ??= createActivityDependencies(settingsInForce ?? readSettings());
