@@ -8,6 +8,7 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/globalTeardown.ts',
   // The Functions host provides @azure/functions-core; the local stand-in keeps registrations.
   moduleNameMapper: { '^@azure/functions-core$': '<rootDir>/local/driver/functionsCore.ts' },
-  testTimeout: 120000,
+  testTimeout: 180000,
+  reporters: ['default', '<rootDir>/test/support/summaryReporter.js'],
   maxWorkers: 2,
 };

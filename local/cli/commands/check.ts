@@ -1,7 +1,39 @@
+/**
+ * `o2-archiver check`: logs in to TeleMessage and to Graph with the settings,
+ * tries a read of each, and says what works and what to fix.
+ */
+import { readSettings, requireSettings } from '../../../shared/config';
+import { describeError, isArchiverError } from '../../../shared/errors';
+import { teleMessageSourceFromSettings } from '../../../shared/source';
+import { checkGraph } from '../../../shared/graph';
+import { allowOptions } from '../args';
 import type { Command } from '../main';
 
-/** `o2-archiver check`: under construction (placeholder so the CLI builds while the command is written). */
-export const checkCommand: Command = async (_args, io) => {
-  io.err('o2-archiver: check is not built yet');
-  return 1;
+export const checkCommand: Command = async (args, io) => {
+  allowOptions(args, ['mailbox']);
+  const settings = readSettings();
+  let ok = true;
+  try {
+    requireSettings(settings, ['TELEMESSAGE_BASE_URL', 'TELEMESSAGE_USERNAME', 'TELEMESSAGE_PASSWORD']);
+    const source = teleMessageSourceFromSettings(settings);
+    await source.checkLogin();
+    const to = new Date();
+    const from = new Date(to.getTime() - 3600_000);
+    const page = await source.listPage({ from: from.toISOString(), to: to.toISOString() }, null);
+    io.out(`OK   TeleMessage: logged in at ${settings.TELEMESSAGE_BASE_URL} and read the last hour (${page.records.length} item(s) on the first page)`);
+  } catch (e) {
+    ok = false;
+    const fix = isArchiverError(e) && e.setting ? ` (check ${e.setting})` : '';
+    io.out(`FAIL TeleMessage: ${describeError(e)}${fix}`);
+  }
+  try {
+    const mailbox = typeof args.options.get('mailbox') === 'string' ? (args.options.get('mailbox') as string) : undefined;
+    const graph = await checkGraph(settings, mailbox ? { mailbox } : {});
+    for (const line of graph.lines) io.out(`Graph: ${line}`);
+    ok &&= graph.ok;
+  } catch (e) {
+    ok = false;
+    io.out(`FAIL Graph: ${describeError(e)}`);
+  }
+  return ok ? 0 : 1;
 };
