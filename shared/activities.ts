@@ -27,6 +27,8 @@ import type {
   StageItemResult,
 } from './stages';
 import { sliceWindow, type WindowSlice } from './window';
+import { beginRedrive } from './redrive';
+import { advanceWatermarkAfterRun, watermarkStoreOf } from './watermark';
 import type { StageName } from './names';
 
 // ---- messages on the stage queues (claim checks, never payloads) -----------
@@ -55,6 +57,8 @@ export interface StagingPort {
   readStagedItem(itemKey: string): Promise<StagedItem>;
   openMedia(itemKey: string, mediaId: string): Promise<Readable>;
   putItemBlob(itemKey: string, name: ItemBlobName, body: Readable | Buffer | string, contentType: string): Promise<number>;
+  /** Whether a blob beside the item exists (a re-drive picks the stage to resume from by it). */
+  itemBlobExists?(itemKey: string, name: ItemBlobName): Promise<boolean>;
 }
 
 /** A blob store for per-run working data (unit lists) and reports. */
@@ -151,6 +155,8 @@ export function createActivities(deps: ActivityDependencies) {
       const existing = await runs.getRun(input.runId);
       if (existing) return { slices: existing.redriveOf ? 0 : sliceWindow({ from: existing.readFrom, to: existing.window.to }, settings.SLICE_MINUTES).length };
       if (input.redriveOf) {
+        // Like the slices: the items are claimed and queued before the record marks the begin as done.
+        await beginRedrive({ runId: input.runId, redriveOf: input.redriveOf }, { runs, queues, staging: deps.staging, log });
         await runs.createRun(run);
         return { slices: 0 };
       }
@@ -389,6 +395,8 @@ export function createActivities(deps: ActivityDependencies) {
       await deps.blobs.putText('reports', `${input.runId}.failures.csv`, failuresCsv(report), 'text/csv');
       await runs.updateRun(input.runId, { status: report.status, finishedAt: report.finishedAt, ...(report.error ? { error: report.error } : {}) });
       log.info(`run ${input.runId}: ${report.status} ${JSON.stringify(report.counts)}`);
+      const watermark = await advanceWatermarkAfterRun(watermarkStoreOf(runs), run, report.status);
+      if (watermark) log.info(`run ${input.runId}: watermark moved to ${watermark}`);
       return { runId: input.runId, status: report.status, counts: report.counts, ...(report.error ? { error: report.error } : {}) };
     },
   };

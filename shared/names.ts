@@ -61,10 +61,28 @@ export const TableNames = {
   driverHistory: 'O2DriverHistory',
 } as const;
 
+/** Rows kept in the runs table beside the run records (PartitionKey values). */
+export const RunTableRows = {
+  /** The schedule's watermark: where the next timer run's window starts. */
+  watermarkPartition: 'watermark',
+  watermarkRow: 'archiveSchedule',
+} as const;
+
 export const HttpRoutes = {
   runs: 'runs',
   run: 'runs/{runId}',
   redrive: 'runs/{runId}/redrive',
   mapping: 'mapping',
   dashboard: 'dashboard',
+} as const;
+
+/** The timer and HTTP functions (functions/<name>.ts). */
+export const TriggerNames = {
+  archiveTimer: 'archiveTimer',
+  startRunHttp: 'startRunHttp',
+  listRunsHttp: 'listRunsHttp',
+  getRunHttp: 'getRunHttp',
+  redriveHttp: 'redriveHttp',
+  mappingHttp: 'mappingHttp',
+  dashboardHttp: 'dashboardHttp',
 } as const;

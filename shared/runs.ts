@@ -61,6 +61,11 @@ const RUN_PARTITION = 'run';
 export class RunStore {
   constructor(private readonly tables: RunTables) {}
 
+  /** The runs table, for rows kept beside the run records (the schedule's watermark). */
+  get recordsTable(): TableClient {
+    return this.tables.runs;
+  }
+
   /** Creates the tables when missing. */
   async ensure(): Promise<void> {
     await Promise.all(Object.values(this.tables).map((t) => createTable(t)));

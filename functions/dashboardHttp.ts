@@ -1,0 +1,19 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import { handle, dashboard } from '../shared/http/handlers';
+import { appHost } from '../shared/http/host';
+import { activityLog } from '../shared/logging';
+import { HttpRoutes, TriggerNames } from '../shared/names';
+
+/** GET /api/dashboard: the dashboard page (phone numbers masked unless ?unmask=1). */
+export async function dashboardHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  // Starts no run, so it has no Durable client binding and the host never asks for one.
+  return handle(dashboard, request, appHost(() => df.getClient(context)), activityLog(context));
+}
+
+app.http(TriggerNames.dashboardHttp, {
+  route: HttpRoutes.dashboard,
+  methods: ['GET'],
+  authLevel: 'function',
+  handler: dashboardHttp,
+});

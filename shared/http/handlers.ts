@@ -1,0 +1,255 @@
+/**
+ * The HTTP API's request handling, unaware of the Functions runtime: a
+ * request in (anything shaped like @azure/functions' HttpRequest), a host
+ * (run starter, stores, clock), and `{ status, headers, body }` out. The
+ * functions/ triggers and the local server both call these. Keys are checked
+ * before a handler runs (by the Functions host in Azure, by the local server
+ * under `o2-archiver serve`).
+ */
+import { describeError, isArchiverError } from '../errors';
+import { readBacklog } from '../backlog';
+import { failuresCsv } from '../report';
+import { redriveCandidates } from '../redrive';
+import type { ActivityLog } from '../activities';
+import { HttpRoutes } from '../names';
+import type { AppHost } from './host';
+import { renderDashboard } from './dashboard';
+import { loadReport, recentRuns } from './views';
+
+/** The request as the handlers read it (@azure/functions' HttpRequest has this shape). */
+export interface ApiRequest {
+  method: string;
+  url: string;
+  headers: { get(name: string): string | null };
+  query: URLSearchParams;
+  params: Record<string, string>;
+  text(): Promise<string>;
+}
+
+/** The answer (assignable to @azure/functions' HttpResponseInit). */
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type ApiHandler = (request: ApiRequest, host: AppHost, log: ActivityLog) => Promise<ApiResponse>;
+
+const MAX_JSON_BODY_BYTES = 64 * 1024;
+const MAX_MAPPING_BYTES = 5 * 1024 * 1024;
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/;
+// An instant as the CLI takes it: ISO 8601 with Z or an offset, or a bare date (midnight UTC).
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
+const BARE_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A request the caller must fix: answered with its status and message. */
+class BadRequest extends Error {
+  constructor(message: string, readonly status = 400, readonly extra: Record<string, unknown> = {}) {
+    super(message);
+  }
+}
+
+/** Runs `handler`, turning a refusal into its status and anything unexpected into a 500 that names no internals. */
+export async function handle(handler: ApiHandler, request: ApiRequest, host: AppHost, log: ActivityLog): Promise<ApiResponse> {
+  const path = safePath(request.url);
+  try {
+    const response = await handler(request, host, log);
+    log.info(`http ${request.method} ${path}: ${response.status}`);
+    return response;
+  } catch (e) {
+    if (e instanceof BadRequest) {
+      log.info(`http ${request.method} ${path}: ${e.status} ${e.message}`);
+      return json(e.status, { error: e.message, ...e.extra });
+    }
+    if (isArchiverError(e, 'CONFLICT')) {
+      log.info(`http ${request.method} ${path}: 409 ${e.message}`);
+      return json(409, { error: e.message });
+    }
+    log.error(`http ${request.method} ${path}: 500 ${describeError(e)}`);
+    return json(500, { error: 'the request could not be handled; the function log has the details' });
+  }
+}
+
+/** POST /api/runs {"from","to"}: starts a run of that window; 202 with where to follow it, 409 while the window runs. */
+export const startRun: ApiHandler = async (request, host, log) => {
+  const body = await readJsonObject(request);
+  const unknown = Object.keys(body).filter((k) => k !== 'from' && k !== 'to');
+  if (unknown.length > 0) throw new BadRequest(`unknown field(s) ${unknown.map((k) => `"${k}"`).join(', ')}: the body is {"from": "<ISO 8601>", "to": "<ISO 8601>"}`);
+  const from = instant(body.from, 'from');
+  const to = instant(body.to, 'to');
+  if (Date.parse(from) >= Date.parse(to)) throw new BadRequest(`"from" (${from}) must be before "to" (${to})`);
+  const started = await host.starter.startRun({ trigger: 'http', window: { from, to } });
+  log.info(`http: run ${started.runId} (${started.outcome}) of ${from} .. ${to} as ${started.instanceId}`);
+  return accepted(request, host, started.runId, started.instanceId, { outcome: started.outcome, window: { from, to } });
+};
+
+/** GET /api/runs[?limit=N]: recent runs with their counts, the re-drive backlog and the watermark. */
+export const listRuns: ApiHandler = async (request, host) => {
+  const limit = intQuery(request, 'limit', 20, 1, 100);
+  const [runs, backlog, watermark] = await Promise.all([
+    recentRuns(host, limit),
+    readBacklog(host.runs, { now: host.now() }),
+    host.watermarks.get(),
+  ]);
+  return json(200, { runs: runs.map((r) => r.summary), backlog, watermark: watermark ?? null });
+};
+
+/** GET /api/runs/{runId}[?format=csv]: the run's report (live while it runs) or its failures CSV; 404 for an unknown run. */
+export const getRun: ApiHandler = async (request, host) => {
+  const runId = runIdParam(request);
+  const format = request.query.get('format') ?? 'json';
+  if (format !== 'json' && format !== 'csv') throw new BadRequest(`format must be json or csv, not "${format}"`);
+  const report = await loadReport(host, runId);
+  if (!report) throw new BadRequest(`no run ${runId}`, 404);
+  if (format === 'csv') {
+    return { status: 200, headers: { 'content-type': 'text/csv; charset=utf-8', 'cache-control': 'no-store' }, body: failuresCsv(report) };
+  }
+  return json(200, report);
+};
+
+/** POST /api/runs/{runId}/redrive: a run that imports that run's unmapped and failed items again; 400 for an unknown run. */
+export const redriveRun: ApiHandler = async (request, host, log) => {
+  const runId = runIdParam(request);
+  const run = await host.runs.getRun(runId);
+  if (!run) throw new BadRequest(`no run ${runId}: give the runId of a finished run (GET /api/runs lists them)`);
+  if (run.status === 'running') throw new BadRequest(`run ${runId} is still running: re-drive it once it has finished`, 409);
+  const [items, units] = await Promise.all([host.runs.listItems(runId), host.runs.listUnits(runId)]);
+  const candidates = redriveCandidates(items, units);
+  if (candidates.length === 0) throw new BadRequest(`run ${runId} has no unmapped or failed items to re-drive`);
+  const started = await host.starter.startRun({ trigger: 'redrive', window: run.window, redriveOf: runId });
+  log.info(`http: re-drive ${started.runId} (${started.outcome}) of run ${runId}: ${candidates.length} item(s)`);
+  return accepted(request, host, started.runId, started.instanceId, { outcome: started.outcome, redriveOf: runId, items: candidates.length });
+};
+
+/** PUT /api/mapping (text/csv): validates and replaces the mapping in force; 400 with every problem and its line when it does not load. */
+export const putMapping: ApiHandler = async (request, host, log) => {
+  const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'text/csv' && type !== 'text/plain') {
+    throw new BadRequest(`the mapping must be sent as text/csv${type ? `, not ${type}` : ' (no Content-Type was given)'}`, 415);
+  }
+  const text = await request.text();
+  if (Buffer.byteLength(text, 'utf8') > MAX_MAPPING_BYTES) throw new BadRequest(`the mapping is larger than ${MAX_MAPPING_BYTES} bytes`, 413);
+  if (text.trim() === '') throw new BadRequest('the body is empty: send the mapping CSV (External User ID,Microsoft 365 User Mailbox)');
+  const who = request.headers.get('x-ms-client-principal-name') || 'admin key';
+  const result = await host.mapping.replace(text, { who });
+  const { errors, warnings } = result.validation;
+  if (!result.ok) {
+    log.info(`http: mapping rejected: ${errors.length} error(s)`);
+    throw new BadRequest(`the mapping has ${errors.length} error(s) and was rejected whole; the mapping in force is unchanged`, 400, { errors, warnings });
+  }
+  const { change } = result;
+  // Counts only in the log: the numbers are in the change record, for admins.
+  log.info(`http: mapping replaced: ${change.numbers} number(s), ${change.added.length} added, ${change.removed.length} removed, ${change.repointed.length} re-pointed`);
+  return json(200, {
+    numbers: change.numbers,
+    added: change.added.length,
+    removed: change.removed.length,
+    repointed: change.repointed.length,
+    warnings,
+    previousVersion: change.previousVersion,
+    changeRecord: result.changeRecord,
+  });
+};
+
+/** GET /api/dashboard[?unmask=1]: the dashboard page; phone numbers masked unless asked for. */
+export const dashboard: ApiHandler = async (request, host) => {
+  const unmask = request.query.get('unmask') === '1';
+  const [runs, backlog, watermark] = await Promise.all([
+    recentRuns(host, intQuery(request, 'limit', 30, 1, 100)),
+    readBacklog(host.runs, { now: host.now() }),
+    host.watermarks.get(),
+  ]);
+  const html = renderDashboard({ runs, backlog, watermark, now: host.now(), unmask });
+  return {
+    status: 200,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      // Self-contained: no script, no outside asset; inline styles and SVG only.
+      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self'",
+      'x-content-type-options': 'nosniff',
+    },
+    body: html,
+  };
+};
+
+function accepted(request: ApiRequest, host: AppHost, runId: string, instanceId: string, extra: Record<string, unknown>): ApiResponse {
+  const base = apiBase(request.url);
+  const statusQueryGetUri = `${base}/${HttpRoutes.run.replace('{runId}', encodeURIComponent(runId))}`;
+  const body = {
+    runId,
+    instanceId,
+    ...extra,
+    statusQueryGetUri,
+    failuresCsvGetUri: `${statusQueryGetUri}?format=csv`,
+    redrivePostUri: `${base}/${HttpRoutes.redrive.replace('{runId}', encodeURIComponent(runId))}`,
+    dashboardUri: `${base}/${HttpRoutes.dashboard}`,
+    ...(host.starter.managementUrls ? { orchestration: host.starter.managementUrls(instanceId) } : {}),
+  };
+  return { status: 202, headers: { ...jsonHeaders(), location: statusQueryGetUri, 'retry-after': '10' }, body: JSON.stringify(body, null, 2) };
+}
+
+function json(status: number, value: unknown): ApiResponse {
+  return { status, headers: jsonHeaders(), body: JSON.stringify(value, null, 2) };
+}
+
+function jsonHeaders(): Record<string, string> {
+  return { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+}
+
+async function readJsonObject(request: ApiRequest): Promise<Record<string, unknown>> {
+  const text = await request.text();
+  if (Buffer.byteLength(text, 'utf8') > MAX_JSON_BODY_BYTES) throw new BadRequest(`the body is larger than ${MAX_JSON_BODY_BYTES} bytes`, 413);
+  if (text.trim() === '') throw new BadRequest('the body is empty: send {"from": "<ISO 8601>", "to": "<ISO 8601>"}');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new BadRequest(`the body is not JSON (${describeError(e)}): send {"from": "<ISO 8601>", "to": "<ISO 8601>"}`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new BadRequest('the body must be a JSON object {"from": "<ISO 8601>", "to": "<ISO 8601>"}');
+  return value as Record<string, unknown>;
+}
+
+function instant(value: unknown, name: string): string {
+  if (value === undefined || value === null || value === '') throw new BadRequest(`"${name}" is missing: give an ISO 8601 instant such as 2026-11-25T00:00:00Z`);
+  const text = typeof value === 'string' ? value.trim() : '';
+  const ms = Date.parse(BARE_DATE.test(text) ? `${text}T00:00:00Z` : text);
+  if ((!ISO_INSTANT.test(text) && !BARE_DATE.test(text)) || Number.isNaN(ms)) {
+    throw new BadRequest(`"${name}" ${JSON.stringify(value)} is not an ISO 8601 instant (2026-11-25T00:00:00Z) or a date (2026-11-25)`);
+  }
+  return new Date(ms).toISOString();
+}
+
+function runIdParam(request: ApiRequest): string {
+  const runId = request.params.runId ?? '';
+  if (!RUN_ID.test(runId)) throw new BadRequest(`"${runId.slice(0, 100)}" is not a run id (run-<time>-<hex>, as GET /api/runs lists them)`);
+  return runId;
+}
+
+function intQuery(request: ApiRequest, name: string, fallback: number, min: number, max: number): number {
+  const raw = request.query.get(name);
+  if (raw === null || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new BadRequest(`${name} must be a whole number from ${min} to ${max}, not "${raw}"`);
+  return n;
+}
+
+/** `https://host/api` of the request, so that answers link back to the same app. */
+function apiBase(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}/api`;
+  } catch {
+    return '/api';
+  }
+}
+
+/** The path without the query string: `?code=` carries a key and never reaches a log. */
+function safePath(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url.split('?')[0];
+  }
+}

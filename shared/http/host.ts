@@ -1,0 +1,125 @@
+/**
+ * What the HTTP and timer triggers need, in one place: settings, the run
+ * starter, the run store, blobs, the mapping store and the watermark. In
+ * Azure the starter is Durable's client of the invocation; under
+ * `o2-archiver serve` and in tests a host with the local runner is put in
+ * place with `useAppHost`, and the very same handlers run over it.
+ */
+import { readSettings, type Settings } from '../config';
+import { createInfrastructure, type Infrastructure } from '../dependencies';
+import { ArchiverError } from '../errors';
+import { createMappingStore, type MappingStore } from '../mapping';
+import { ContainerNames, OrchestratorNames } from '../names';
+import type { BlobPort } from '../activities';
+import type { RunStore } from '../runs';
+import { buildRunInput, newRunId, type RunStarter, type StartRunRequest, type StartedRun } from '../runStart';
+import { watermarkStoreOf, type WatermarkStore } from '../watermark';
+
+/** A run starter that may also name the orchestration's own management URLs (Durable's, in Azure). */
+export interface AppRunStarter extends RunStarter {
+  managementUrls?(instanceId: string): Record<string, string>;
+}
+
+export interface AppHost {
+  settings: Settings;
+  starter: AppRunStarter;
+  runs: RunStore;
+  blobs: BlobPort;
+  mapping: MappingStore;
+  watermarks: WatermarkStore;
+  /** The clock (tests fix it to fire the timer on a chosen day). */
+  now(): Date;
+}
+
+/** The part of durable-functions' DurableClient the starter uses (kept structural: shared/ does not import the runtime). */
+export interface DurableClientLike {
+  startNew(orchestratorName: string, options: { instanceId: string; input: unknown }): Promise<string>;
+  getStatus(instanceId: string): Promise<{ runtimeStatus: string; customStatus?: unknown; output?: unknown; input?: unknown }>;
+  createHttpManagementPayload(instanceId: string): object;
+}
+
+// Durable's runtime states in which the instance still owns its window.
+const ACTIVE_STATES = new Set(['Running', 'Pending', 'ContinuedAsNew', 'Suspended']);
+
+/**
+ * Durable's client as a RunStarter: one instance per window (its instance id),
+ * and a start of a window whose instance is active is refused with CONFLICT.
+ * The check before startNew gives the clear answer; the race between two
+ * starts is closed by the host setting
+ * `extensions.durableTask.overridableExistingInstanceStates: NonRunningStates`,
+ * under which startNew itself refuses an active instance.
+ */
+export function durableRunStarter(client: DurableClientLike, settings: Settings, now: () => Date = () => new Date()): AppRunStarter {
+  async function status(instanceId: string) {
+    try {
+      return await client.getStatus(instanceId);
+    } catch (e) {
+      if (e instanceof Error && /\b404\b/.test(e.message)) return undefined;
+      throw e;
+    }
+  }
+  function busy(instanceId: string, found: { input?: unknown } | undefined): ArchiverError {
+    const runId = (found?.input as { runId?: string } | undefined)?.runId;
+    return new ArchiverError('CONFLICT', `run ${instanceId} is already running${runId ? ` as ${runId}` : ''}`);
+  }
+  return {
+    async startRun(request: StartRunRequest): Promise<StartedRun> {
+      const { instanceId, input } = buildRunInput(request, settings, newRunId(now()));
+      const before = await status(instanceId);
+      if (before && ACTIVE_STATES.has(before.runtimeStatus)) throw busy(instanceId, before);
+      try {
+        await client.startNew(OrchestratorNames.archiveRun, { instanceId, input });
+      } catch (e) {
+        const after = await status(instanceId).catch(() => undefined);
+        if (after && ACTIVE_STATES.has(after.runtimeStatus)) throw busy(instanceId, after);
+        throw e;
+      }
+      return { runId: input.runId, instanceId, outcome: before ? 'restarted' : 'started' };
+    },
+    async getInstance(instanceId: string) {
+      const found = await status(instanceId);
+      return found && { runtimeStatus: found.runtimeStatus, customStatus: found.customStatus, output: found.output };
+    },
+    managementUrls(instanceId: string) {
+      const payload = client.createHttpManagementPayload(instanceId) as Record<string, unknown>;
+      return Object.fromEntries(Object.entries(payload).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    },
+  };
+}
+
+let override: AppHost | undefined;
+let azureInfra: Infrastructure | undefined;
+
+/** Puts a host in place for every trigger (the local server and tests); `undefined` goes back to Azure's. */
+export function useAppHost(host: AppHost | undefined): void {
+  override = host;
+}
+
+/** Builds a host over an infrastructure and a starter. */
+export function createAppHost(infra: Infrastructure, starter: AppRunStarter, now: () => Date = () => new Date()): AppHost {
+  return {
+    settings: infra.settings,
+    starter,
+    runs: infra.runs,
+    blobs: infra.blobs,
+    mapping: createMappingStore(infra.storage.container(ContainerNames.mapping), { defaultRegion: infra.settings.DEFAULT_PHONE_REGION }),
+    watermarks: watermarkStoreOf(infra.runs, now),
+    now,
+  };
+}
+
+/** The host of this invocation: the one put in place, else Azure's over the invocation's Durable client. */
+export function appHost(durableClient: () => DurableClientLike): AppHost {
+  if (override) return override;
+  // Storage clients are built once per process; the Durable client belongs to the invocation.
+  azureInfra ??= createInfrastructure(readSettings());
+  const settings = azureInfra.settings;
+  // Built on first use, so triggers that never start a run need no Durable client binding.
+  let starter: AppRunStarter | undefined;
+  const durable = () => (starter ??= durableRunStarter(durableClient(), settings));
+  return createAppHost(azureInfra, {
+    startRun: (request) => durable().startRun(request),
+    getInstance: (instanceId) => durable().getInstance(instanceId),
+    managementUrls: (instanceId) => durable().managementUrls!(instanceId),
+  });
+}
