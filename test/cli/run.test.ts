@@ -81,5 +81,4 @@ describe('o2-archiver run', () => {
       delete process.env.MAX_ITEM_BYTES;
     }
   });
-
 });
