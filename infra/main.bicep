@@ -1,0 +1,472 @@
+// O2 Network Archiver: everything the function app needs in one resource group.
+//
+//   Log Analytics + Application Insights   logs of every function (run id, stage, counts)
+//   user-assigned managed identity          storage, Key Vault and (by default) Microsoft Graph
+//   storage account                         staging, queues, tables, reports, mapping, Durable state
+//   Key Vault                               TELEMESSAGE_PASSWORD (and GRAPH_CLIENT_SECRET), as Key Vault references
+//   Flex Consumption plan + function app    Linux, Node.js 22
+//
+// Hosting: Flex Consumption (FC1), not Elastic Premium. The archiver runs once a
+// day and is idle the rest of the time: Flex scales to zero and bills by use,
+// where Premium bills at least one instance around the clock. Flex runs Linux
+// and Node.js 22, supports identity-based storage throughout (including its own
+// deployment container), Key Vault references and Durable Functions on the
+// Azure Storage backend, and allows function timeouts longer than host.json's
+// 10 minutes. Linux Consumption is being retired, so it is not an option.
+// Choose Elastic Premium instead if you need deployment slots (Flex has none) or
+// want warm instances at all times without configuring always-ready ones.
+//
+// Deploy:   az deployment group create -g <rg> -f infra/main.bicep -p baseName=... (see infra/README.md)
+// Then:     npm ci && npm run build && func azure functionapp publish <functionAppName output>
+//
+// The Graph application permissions (Mail.ReadWrite, User.Read.All) and Exchange
+// RBAC for Applications are granted outside this template: infra/README.md.
+
+targetScope = 'resourceGroup'
+
+// ---------------------------------------------------------------- parameters
+
+@description('Short prefix for resource names: lower-case letters and digits.')
+@minLength(3)
+@maxLength(11)
+param baseName string
+
+@description('Region of every resource. Flex Consumption is not in every region: az functionapp list-flexconsumption-locations.')
+param location string = resourceGroup().location
+
+@description('The TeleMessage archive API (TELEMESSAGE_BASE_URL).')
+param telemessageBaseUrl string
+
+@description('The TeleMessage administration account (TELEMESSAGE_USERNAME).')
+param telemessageUsername string
+
+@description('Its password. Stored in Key Vault; the app reads it through a Key Vault reference.')
+@secure()
+param telemessagePassword string
+
+@description('How the app signs in to Microsoft Graph: the user-assigned managed identity (no secret anywhere; recommended), or an app registration with a client secret kept in Key Vault.')
+@allowed([
+  'managedIdentity'
+  'clientSecret'
+])
+param graphCredential string = 'managedIdentity'
+
+@description('clientSecret only: the tenant of the app registration (GRAPH_TENANT_ID).')
+param graphTenantId string = tenant().tenantId
+
+@description('clientSecret only: the app registration\'s client id (GRAPH_CLIENT_ID).')
+param graphClientId string = ''
+
+@description('clientSecret only: the app registration\'s client secret. Stored in Key Vault.')
+@secure()
+param graphClientSecret string = ''
+
+@description('Storage redundancy.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_RAGRS'
+  'Standard_GZRS'
+])
+param storageSku string = 'Standard_LRS'
+
+@description('Flex Consumption: most instances the app scales out to.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Flex Consumption: memory of each instance, in MB.')
+@allowed([
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Flex Consumption: always-ready instances for the Durable group (orchestrators, activities). Microsoft recommends 1 for Durable apps; 0 keeps the app fully pay-per-use and only makes the first minute of a run slower.')
+@minValue(0)
+@maxValue(4)
+param durableAlwaysReadyInstances int = 0
+
+@description('Days Log Analytics keeps logs.')
+param logRetentionInDays int = 90
+
+// The app's settings (docs/settings.md), with the defaults of shared/config.ts.
+// Change them here or later in the function app's configuration.
+
+@description('GRAPH_BASE_URL: Microsoft Graph (a national cloud\'s Graph host where applicable).')
+param graphBaseUrl string = 'https://graph.microsoft.com/v1.0'
+
+@description('GRAPH_IMPORT_MODE: json (Graph v1.0) or importMime (Graph beta).')
+@allowed([
+  'json'
+  'importMime'
+])
+param graphImportMode string = 'json'
+
+@description('ARCHIVE_FOLDER_NAME: the mailbox folder.')
+param archiveFolderName string = 'O2 SMS and Voice Network Archiver'
+
+@description('MAX_ITEM_BYTES: the size limit.')
+param maxItemBytes int = 10485760
+
+@description('DEFAULT_PHONE_REGION: region of numbers written without a country code.')
+param defaultPhoneRegion string = 'GB'
+
+@description('DISPLAY_TIME_ZONE: local time shown beside UTC in call summaries.')
+param displayTimeZone string = 'Europe/London'
+
+@description('ARCHIVE_SCHEDULE: NCRONTAB (UTC) of the daily run. Must be present: the Functions host binds the timer to it.')
+param archiveSchedule string = '0 0 2 * * *'
+
+@description('SETTLE_HOURS: how far behind the watermark each timer run reads again.')
+param settleHours int = 48
+
+@description('Tuning settings (docs/settings.md), as strings. Keep RETRY_TIME_SCALE at 1 against real services.')
+param tuning object = {
+  SLICE_MINUTES: '60'
+  SOURCE_PAGE_SIZE: '500'
+  QUEUE_BATCH_SIZE: '32'
+  QUEUE_VISIBILITY_TIMEOUT_SECONDS: '300'
+  MAX_DEQUEUE_COUNT: '5'
+  MAX_PARALLEL_ACTIVITIES: '8'
+  IMPORT_UNITS_PER_ACTIVITY: '200'
+  GRAPH_MAX_CONCURRENT_PER_MAILBOX: '4'
+  RETRY_TIME_SCALE: '1'
+}
+
+// ---------------------------------------------------------------- names
+
+var suffix = uniqueString(resourceGroup().id, baseName)
+var storageAccountName = take(toLower('${baseName}st${suffix}'), 24)
+var keyVaultName = take('${baseName}-kv-${suffix}', 24)
+// At most 32 characters: the Functions host id is taken from the first 32 characters of the name.
+var functionAppName = '${baseName}-func-${take(suffix, 8)}'
+var planName = '${baseName}-plan-${suffix}'
+var identityName = '${baseName}-id-${suffix}'
+var appInsightsName = '${baseName}-appi-${suffix}'
+var workspaceName = '${baseName}-log-${suffix}'
+var deploymentContainerName = 'app-package'
+var useGraphSecret = graphCredential == 'clientSecret'
+
+// The names of shared/names.ts. The app does not create them in Azure, so they are created here.
+var appContainers = [
+  'staging'
+  'reports'
+  'mapping'
+  'runs'
+]
+var stageQueues = [
+  'o2-fetch'
+  'o2-stage'
+  'o2-convert'
+  'o2-map'
+  'o2-import'
+]
+var appQueues = concat(stageQueues, map(stageQueues, q => '${q}-poison'))
+var appTables = [
+  'O2Runs'
+  'O2RunItems'
+  'O2RunUnits'
+  'O2Ledger'
+]
+
+// Built-in role definitions.
+var roles = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+}
+var storageRoles = [
+  roles.storageBlobDataOwner
+  roles.storageQueueDataContributor
+  roles.storageTableDataContributor
+]
+
+// ---------------------------------------------------------------- monitoring
+
+resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: workspaceName
+  location: location
+  properties: {
+    sku: {
+      name: 'PerGB2018'
+    }
+    retentionInDays: logRetentionInDays
+  }
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
+  name: appInsightsName
+  location: location
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: workspace.id
+  }
+}
+
+// ---------------------------------------------------------------- identity
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: identityName
+  location: location
+}
+
+// ---------------------------------------------------------------- storage
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: storageAccountName
+  location: location
+  kind: 'StorageV2'
+  sku: {
+    name: storageSku
+  }
+  properties: {
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    allowBlobPublicAccess: false
+    // Every client (the Functions host, Durable, the app, the deployment) uses Entra ID: no account keys.
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainerName
+}
+
+resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for name in appContainers: {
+  parent: blobService
+  name: name
+}]
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [for name in appQueues: {
+  parent: queueService
+  name: name
+}]
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [for name in appTables: {
+  parent: tableService
+  name: name
+}]
+
+// The user-assigned identity: the Functions host (AzureWebJobsStorage__clientId),
+// Durable, the Flex deployment and, with AZURE_CLIENT_ID, the app's own clients.
+resource identityStorageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for role in storageRoles: {
+  name: guid(storage.id, identity.id, role)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}]
+
+// ---------------------------------------------------------------- Key Vault
+
+resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: keyVaultName
+  location: location
+  properties: {
+    tenantId: tenant().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 90
+  }
+}
+
+resource telemessagePasswordSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: keyVault
+  name: 'telemessage-password'
+  properties: {
+    value: telemessagePassword
+  }
+}
+
+resource graphClientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (useGraphSecret) {
+  parent: keyVault
+  name: 'graph-client-secret'
+  properties: {
+    value: graphClientSecret
+  }
+}
+
+resource identitySecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(keyVault.id, identity.id, roles.keyVaultSecretsUser)
+  scope: keyVault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// ---------------------------------------------------------------- app settings
+
+// Identity-based storage for the host and Durable; the app reads AzureWebJobsStorage__accountName itself.
+var storageSettings = {
+  AzureWebJobsStorage__accountName: storage.name
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identity.properties.clientId
+}
+
+// Graph credential. shared/graph/client.ts uses the managed identity whenever
+// AZURE_CLIENT_ID is set, and the app's storage clients (DefaultAzureCredential)
+// also pick their identity by AZURE_CLIENT_ID. So with a client secret,
+// AZURE_CLIENT_ID stays unset and the app's storage clients use the system-assigned
+// identity this template then adds (with the same storage roles).
+var graphSettings = useGraphSecret
+  ? {
+      GRAPH_TENANT_ID: graphTenantId
+      GRAPH_CLIENT_ID: graphClientId
+      GRAPH_CLIENT_SECRET: '@Microsoft.KeyVault(VaultName=${keyVault.name};SecretName=graph-client-secret)'
+    }
+  : {
+      AZURE_CLIENT_ID: identity.properties.clientId
+    }
+
+// Every setting of docs/settings.md that has a meaning in Azure. Left out on
+// purpose: AzureWebJobsStorage (the identity-based form above replaces it),
+// GRAPH_CLIENT_CERTIFICATE_PATH (a file path; use the managed identity or a
+// secret here), GRAPH_DEV_TOKEN and GRAPH_CA_CERT_PATH (refused unless Graph is
+// on localhost), and the emulator-only TM_EMULATOR_FAULT_RATE,
+// GRAPH_EMULATOR_FAULT_RATE and EMULATOR_SEED.
+var archiverSettings = {
+  TELEMESSAGE_BASE_URL: telemessageBaseUrl
+  TELEMESSAGE_USERNAME: telemessageUsername
+  TELEMESSAGE_PASSWORD: '@Microsoft.KeyVault(VaultName=${keyVault.name};SecretName=telemessage-password)'
+  GRAPH_BASE_URL: graphBaseUrl
+  GRAPH_IMPORT_MODE: graphImportMode
+  ARCHIVE_FOLDER_NAME: archiveFolderName
+  MAX_ITEM_BYTES: string(maxItemBytes)
+  DEFAULT_PHONE_REGION: defaultPhoneRegion
+  DISPLAY_TIME_ZONE: displayTimeZone
+  ARCHIVE_SCHEDULE: archiveSchedule
+  SETTLE_HOURS: string(settleHours)
+}
+
+var runtimeSettings = {
+  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+}
+
+var appSettings = union(runtimeSettings, storageSettings, graphSettings, archiverSettings, tuning)
+
+// ---------------------------------------------------------------- function app
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: functionAppName
+  location: location
+  kind: 'functionapp,linux'
+  identity: {
+    type: useGraphSecret ? 'SystemAssigned, UserAssigned' : 'UserAssigned'
+    userAssignedIdentities: {
+      '${identity.id}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    keyVaultReferenceIdentity: identity.id
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      appSettings: [for setting in items(appSettings): {
+        name: setting.key
+        value: setting.value
+      }]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identity.id
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+        alwaysReady: durableAlwaysReadyInstances > 0
+          ? [
+              {
+                name: 'durable'
+                instanceCount: durableAlwaysReadyInstances
+              }
+            ]
+          : []
+      }
+      runtime: {
+        name: 'node'
+        version: '22'
+      }
+    }
+  }
+  dependsOn: [
+    identityStorageRoles
+    identitySecretsUser
+    deploymentContainer
+    telemessagePasswordSecret
+    graphClientSecretSecret
+  ]
+}
+
+// clientSecret only: the system-assigned identity of the app's own storage clients (see graphSettings).
+resource systemStorageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for role in storageRoles: if (useGraphSecret) {
+  name: guid(storage.id, functionApp.id, 'system', role)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
+    principalId: useGraphSecret ? functionApp.identity.principalId : ''
+    principalType: 'ServicePrincipal'
+  }
+}]
+
+// ---------------------------------------------------------------- outputs
+
+output functionAppName string = functionApp.name
+output functionAppHostName string = functionApp.properties.defaultHostName
+output storageAccountName string = storage.name
+output keyVaultName string = keyVault.name
+output appInsightsName string = appInsights.name
+output logAnalyticsWorkspaceName string = workspace.name
+@description('The managed identity to grant Graph application permissions to (when graphCredential is managedIdentity) and to scope with Exchange RBAC for Applications.')
+output identityClientId string = identity.properties.clientId
+output identityPrincipalId string = identity.properties.principalId
