@@ -351,8 +351,9 @@ var graphSettings = useGraphSecret
 // purpose: AzureWebJobsStorage (the identity-based form above replaces it),
 // GRAPH_CLIENT_CERTIFICATE_PATH (a file path; use the managed identity or a
 // secret here), GRAPH_DEV_TOKEN and GRAPH_CA_CERT_PATH (refused unless Graph is
-// on localhost), and the emulator-only TM_EMULATOR_FAULT_RATE,
-// GRAPH_EMULATOR_FAULT_RATE and EMULATOR_SEED.
+// on localhost), the emulator-only TM_EMULATOR_FAULT_RATE,
+// GRAPH_EMULATOR_FAULT_RATE and EMULATOR_SEED, and LOCAL_FUNCTION_KEY and
+// LOCAL_ADMIN_KEY (o2-archiver serve only; in Azure the host's keys apply).
 var archiverSettings = {
   TELEMESSAGE_BASE_URL: telemessageBaseUrl
   TELEMESSAGE_USERNAME: telemessageUsername
