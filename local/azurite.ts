@@ -45,7 +45,7 @@ export async function startAzurite(options: AzuriteOptions): Promise<AzuriteHand
       '--location', options.location,
       '--blobHost', '127.0.0.1', '--queueHost', '127.0.0.1', '--tableHost', '127.0.0.1',
       '--blobPort', String(ports.blob), '--queuePort', String(ports.queue), '--tablePort', String(ports.table),
-      '--skipApiVersionCheck', '--disableTelemetry', '--loose',
+      '--skipApiVersionCheck', '--disableTelemetry', '--loose', '--silent',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -57,6 +57,7 @@ export async function startAzurite(options: AzuriteOptions): Promise<AzuriteHand
       reject(new Error(`Azurite did not start within ${options.timeoutInMs ?? 30000} ms: ${output.slice(-500)}`));
     }, options.timeoutInMs ?? 30000);
     child.stdout!.on('data', (chunk: Buffer) => {
+      if (found.blob && found.queue && found.table) return;
       output += chunk.toString();
       for (const m of output.matchAll(/Azurite (Blob|Queue|Table) service is successfully listening at http:\/\/[^:]+:(\d+)/g)) {
         found[m[1].toLowerCase() as 'blob' | 'queue' | 'table'] = Number(m[2]);

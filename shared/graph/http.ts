@@ -39,7 +39,10 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 /** Builds the transport: one keep-alive agent per protocol, trusting `caCertPem` in addition to the system CAs. */
 export function createHttpTransport(options: HttpTransportOptions = {}): HttpSend {
   const ca = options.caCertPem ? [...tls.rootCertificates, options.caCertPem] : undefined;
-  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64, ...(ca ? { ca } : {}) });
+  // One secure context for every connection: a `ca` option would re-parse all root certificates per connection
+  // and make every request's pool key a string of all of them.
+  const secureContext = ca ? tls.createSecureContext({ ca }) : undefined;
+  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64, ...(secureContext ? { secureContext } : {}) });
   const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const timeoutInMs = options.requestTimeoutInMs ?? 120_000;
 
