@@ -19,8 +19,8 @@ import {
 } from '@azure/identity';
 import { isLocalUrl, type Settings } from '../config';
 import { ArchiverError } from '../errors';
-import { graphRetry, withRetry, type RetryProfile } from '../retry';
-import { classifyGraphError, toGraphRequestError } from './errors';
+import { backoffDelayInMs, graphRetry, RetryBudgetExhaustedError, withRetry, type RetryProfile } from '../retry';
+import { classifyGraphError, statusOf, toGraphRequestError } from './errors';
 import { createHttpTransport, NodeHttpMessageHandler, type HttpSend } from './http';
 
 /**
@@ -55,6 +55,17 @@ export interface UploadRangeResult {
   location?: string | null;
 }
 
+/**
+ * Where an upload session stands, asked by a GET on its URL: `next` is the
+ * byte the service wants next; `gone` means the session no longer exists (it
+ * completed, or expired); `unknown` means the service did not answer the
+ * question (Outlook's attachment sessions do not document a status GET).
+ */
+export type UploadSessionStatus = { state: 'open'; next: number } | { state: 'gone' } | { state: 'unknown' };
+
+/** How an upload through a session ended: the final range was taken (201), or the session vanished under us. */
+export type UploadSessionOutcome = { state: 'complete'; location?: string | null } | { state: 'gone' };
+
 /** The connector's Graph client: the SDK client plus retrying, gated calls. */
 export interface GraphClient {
   /** The SDK client (relative paths resolve against GRAPH_BASE_URL). */
@@ -67,6 +78,16 @@ export interface GraphClient {
   call<T>(what: string, operation: (sdk: Client) => Promise<T>, options?: GraphCallOptions): Promise<T>;
   /** PUTs one byte range to a pre-authenticated upload URL, with no Authorization header, under graphRetry. */
   putUploadRange(uploadUrl: string, bytes: Buffer, start: number, total: number, options?: GraphCallOptions): Promise<UploadRangeResult>;
+  /** Asks an upload session where it stands (GET on its URL, no Authorization header). */
+  uploadSessionStatus(uploadUrl: string, options?: GraphCallOptions): Promise<UploadSessionStatus>;
+  /**
+   * Uploads a whole file through an upload session in order, resuming after a
+   * lost answer from what the service says it has; throws GraphRequestError
+   * for a refusal or when the retry budget is spent.
+   */
+  uploadToSession(uploadUrl: string, bytes: Buffer, options?: GraphCallOptions & { chunkBytes?: number }): Promise<UploadSessionOutcome>;
+  /** Cancels an upload session (DELETE on its URL); a session already gone is fine. */
+  cancelUploadSession(uploadUrl: string, options?: GraphCallOptions): Promise<void>;
 }
 
 export type CredentialKind = 'dev-token' | 'managed-identity' | 'client-secret' | 'client-certificate' | 'custom';
@@ -206,40 +227,159 @@ export function createGraphClient(settings: Settings, options: GraphClientOption
         throw toGraphRequestError(error, what);
       }
     },
-    async putUploadRange(uploadUrl, bytes, start, total, callOptions = {}) {
-      const what = 'upload range';
-      const attempt = async (): Promise<UploadRangeResult> => {
-        // Pre-authenticated URL: no Authorization header (Graph docs, "Attach large files").
-        const response = await send({
-          method: 'PUT',
-          url: uploadUrl,
-          headers: {
-            'Content-Type': 'application/octet-stream',
-            'Content-Range': `bytes ${start}-${start + bytes.length - 1}/${total}`,
-          },
-          body: bytes,
-        });
-        const text = await response.text();
-        if (!response.ok) throw uploadError(response, text);
-        const json = text ? (safeJson(text) as { nextExpectedRanges?: string[]; NextExpectedRanges?: string[] } | undefined) : undefined;
-        return {
-          status: response.status,
-          nextExpectedRanges: json?.nextExpectedRanges ?? json?.NextExpectedRanges,
-          location: response.headers.get('location'),
-        };
-      };
+    putUploadRange(uploadUrl, bytes, start, total, callOptions = {}) {
+      return withRetry(
+        () => attemptThroughGate(() => putRange(uploadUrl, bytes, start, total), { ...callOptions, requestBytes: bytes.length }),
+        profile,
+        classifierFor(callOptions),
+        retryOptions('upload range', callOptions),
+      ).catch((error: unknown) => {
+        throw toGraphRequestError(error, 'upload range');
+      });
+    },
+    uploadSessionStatus(uploadUrl, callOptions = {}) {
+      return sessionStatus(uploadUrl, callOptions);
+    },
+    async cancelUploadSession(uploadUrl, callOptions = {}) {
       try {
-        return await withRetry(
-          () => attemptThroughGate(attempt, { ...callOptions, requestBytes: bytes.length }),
+        await withRetry(
+          () =>
+            attemptThroughGate(async () => {
+              const response = await send({ method: 'DELETE', url: uploadUrl, headers: {} });
+              const text = await response.text();
+              if (!response.ok && response.status !== 404) throw uploadError(response, text);
+            }, callOptions),
           profile,
           classifyGraphError,
-          retryOptions(what, callOptions),
+          retryOptions('cancel upload session', callOptions),
         );
       } catch (error) {
-        throw toGraphRequestError(error, what);
+        throw toGraphRequestError(error, 'cancel upload session');
+      }
+    },
+    async uploadToSession(uploadUrl, bytes, callOptions = {}) {
+      const what = 'upload range';
+      const chunkBytes = callOptions.chunkBytes ?? 320 * 1024 * 12;
+      const total = bytes.length;
+      const started = Date.now();
+      let start = 0;
+      let failures = 0;
+      // True while the range at `start` is being sent again after an answer was lost.
+      let resending = false;
+      for (;;) {
+        const end = Math.min(total, start + chunkBytes);
+        let result: UploadRangeResult;
+        try {
+          result = await attemptThroughGate(() => putRange(uploadUrl, bytes.subarray(start, end), start, total), {
+            ...callOptions,
+            requestBytes: end - start,
+          });
+        } catch (error) {
+          const status = statusOf(error);
+          // 404: the session is gone — a lost final answer completed it, or it expired; the caller looks at the message.
+          if (status === 404) return { state: 'gone' };
+          const notCarriedOut = status === 429 || status === 503;
+          const lostAnswer = classifyGraphError(error).retry && !notCarriedOut;
+          // A 4xx to a range sent again means the first sending landed (Graph wants bytes in order).
+          const elsewhere = status === 416 || (resending && status !== undefined && status >= 400 && status < 500 && status !== 401 && status !== 408 && status !== 429);
+          if (!notCarriedOut && !lostAnswer && !elsewhere) throw toGraphRequestError(error, what);
+          failures++;
+          const decision = classifyGraphError(error);
+          const delayInMs = backoffDelayInMs(profile, failures, Math.random, decision.retryAfterInMs) * timeScale;
+          if (failures >= profile.maxAttempts || Date.now() - started + delayInMs > profile.maxElapsedInMs * timeScale) {
+            throw toGraphRequestError(new RetryBudgetExhaustedError(profile.name, failures, error), what);
+          }
+          if (decision.retryAfterInMs !== undefined) callOptions.gate?.pause(delayInMs);
+          options.onRetry?.({ what, attempt: failures, delayInMs, status: status && status > 0 ? status : undefined });
+          await (options.sleep ?? defaultSleep)(delayInMs);
+          if (notCarriedOut) continue;
+          // The answer was lost, or the service wants another range: ask it where it stands.
+          const where = await sessionStatus(uploadUrl, callOptions);
+          if (where.state === 'gone') return { state: 'gone' };
+          if (where.state === 'open') {
+            // The service said which byte it wants: a refusal of that range is a real one.
+            resending = false;
+            start = where.next;
+          } else if (elsewhere) {
+            // No status answer: in-order uploads leave the service either at `start` or at `end`, and it is not at `start`.
+            resending = false;
+            start = end;
+          } else {
+            resending = true;
+          }
+          continue;
+        }
+        if (result.status === 201) return { state: 'complete', location: result.location };
+        failures = 0;
+        resending = false;
+        const next = parseNextExpected(result.nextExpectedRanges);
+        start = next !== undefined && next > start ? next : end;
+        if (start >= total) {
+          // Every byte was taken but no 201 came: the session is done or about to be; the caller looks at the message.
+          return { state: 'gone' };
+        }
       }
     },
   };
+
+  async function putRange(uploadUrl: string, bytes: Buffer, start: number, total: number): Promise<UploadRangeResult> {
+    // Pre-authenticated URL: no Authorization header (Graph docs, "Attach large files").
+    const response = await send({
+      method: 'PUT',
+      url: uploadUrl,
+      headers: {
+        'Content-Type': 'application/octet-stream',
+        'Content-Range': `bytes ${start}-${start + bytes.length - 1}/${total}`,
+      },
+      body: bytes,
+    });
+    const text = await response.text();
+    if (!response.ok) throw uploadError(response, text);
+    const json = text ? (safeJson(text) as { nextExpectedRanges?: string[]; NextExpectedRanges?: string[] } | undefined) : undefined;
+    return {
+      status: response.status,
+      nextExpectedRanges: json?.nextExpectedRanges ?? json?.NextExpectedRanges,
+      location: response.headers.get('location'),
+    };
+  }
+
+  async function sessionStatus(uploadUrl: string, callOptions: GraphCallOptions): Promise<UploadSessionStatus> {
+    try {
+      return await withRetry(
+        () =>
+          attemptThroughGate(async (): Promise<UploadSessionStatus> => {
+            // A GET on the session URL is how Graph's upload sessions report progress (uploadSession, "resuming");
+            // Outlook's attachment sessions do not document it, so any refusal other than 404 means "unknown".
+            const response = await send({ method: 'GET', url: uploadUrl, headers: {} });
+            const text = await response.text();
+            if (response.status === 404) return { state: 'gone' };
+            if (response.ok) {
+              const json = safeJson(text) as { nextExpectedRanges?: string[]; NextExpectedRanges?: string[] } | undefined;
+              const next = parseNextExpected(json?.nextExpectedRanges ?? json?.NextExpectedRanges);
+              return next === undefined ? { state: 'unknown' } : { state: 'open', next };
+            }
+            const error = uploadError(response, text);
+            if (classifyGraphError(error).retry) throw error;
+            return { state: 'unknown' };
+          }, callOptions),
+        profile,
+        classifyGraphError,
+        retryOptions('upload session status', callOptions),
+      );
+    } catch (error) {
+      throw toGraphRequestError(error, 'upload session status');
+    }
+  }
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The start of the first of `nextExpectedRanges` (`"2097152"` for Outlook, `"0-"` or `"26-"` elsewhere). */
+export function parseNextExpected(ranges: string[] | undefined): number | undefined {
+  const first = ranges?.[0];
+  if (first === undefined) return undefined;
+  const n = Number.parseInt(first.split('-')[0], 10);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
 function safeJson(text: string): unknown {

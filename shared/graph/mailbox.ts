@@ -4,8 +4,8 @@
  * once), and the message and attachment calls the import makes.
  */
 import type { Client } from '@microsoft/microsoft-graph-client';
-import type { GraphCallOptions, GraphClient, UploadRangeResult } from './client';
-import { isGraphRequestError } from './errors';
+import type { GraphCallOptions, GraphClient } from './client';
+import { GraphRequestError, isGraphRequestError } from './errors';
 
 /** Quotes a string for an OData literal (`'` doubles) and encodes it for the query string. */
 export function odataString(value: string): string {
@@ -146,23 +146,74 @@ export async function deleteMessage(graph: GraphClient, mailboxId: string, messa
   }
 }
 
-/** Adds one file attachment by a single POST (files under 3 MB, per Graph's docs). */
+/** An attachment as listed on a message: Graph's `size` is the attachment item's, somewhat larger than the file. */
+export interface ListedAttachment {
+  name: string;
+  size: number;
+}
+
+/** The attachments of a message, names and sizes only. */
+export async function listAttachments(graph: GraphClient, mailboxId: string, messageId: string, options?: GraphCallOptions): Promise<ListedAttachment[]> {
+  const page = await graph.call(
+    'list attachments',
+    (sdk: Client) =>
+      sdk
+        .api(`/users/${seg(mailboxId)}/messages/${seg(messageId)}/attachments`)
+        .select('name,size')
+        .get() as Promise<{ value: ListedAttachment[] }>,
+    options,
+  );
+  return page.value;
+}
+
+/** How many of `listed` could be the file `name` of `size` bytes (Graph reports at least the file's size). */
+export function countMatching(listed: readonly ListedAttachment[], name: string, size: number): number {
+  return listed.filter((a) => a.name === name && a.size >= size).length;
+}
+
+/** A failure after which the request may still have been carried out: no answer, or a gateway error. */
+function answerMaybeLost(error: unknown): boolean {
+  if (!isGraphRequestError(error)) return false;
+  const s = error.statusCode;
+  return s === undefined || s === 500 || s === 502 || s === 504 || (error.exhausted && s !== 429 && s !== 503);
+}
+
+/** Attempts at one attachment before its last error stands (each one only after proving the last did not land). */
+const ATTACH_ATTEMPTS = 6;
+
+/**
+ * Adds one file attachment by a single POST (files under 3 MB, per Graph's
+ * docs). A POST is not idempotent: when its answer is lost, the message's
+ * attachments are counted against those before it, and it is sent again only
+ * when it did not land, so an attachment is never added twice.
+ */
 export async function postAttachment(
   graph: GraphClient,
   mailboxId: string,
   messageId: string,
-  body: string,
+  attachment: { name: string; size: number; json: string },
   options?: GraphCallOptions,
 ): Promise<void> {
-  await graph.call(
-    'add attachment',
-    (sdk: Client) =>
-      sdk
-        .api(`/users/${seg(mailboxId)}/messages/${seg(messageId)}/attachments`)
-        .header('Content-Type', 'application/json')
-        .post(body),
-    { ...options, requestBytes: Buffer.byteLength(body, 'utf8') },
-  );
+  // What the message holds before: after a lost answer, one more than this means the POST landed.
+  const before = countMatching(await listAttachments(graph, mailboxId, messageId, options), attachment.name, attachment.size);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await graph.call(
+        'add attachment',
+        (sdk: Client) =>
+          sdk
+            .api(`/users/${seg(mailboxId)}/messages/${seg(messageId)}/attachments`)
+            .header('Content-Type', 'application/json')
+            .post(attachment.json),
+        { ...options, requestBytes: Buffer.byteLength(attachment.json, 'utf8'), idempotent: false },
+      );
+      return;
+    } catch (error) {
+      if (!answerMaybeLost(error) || attempt >= ATTACH_ATTEMPTS) throw error;
+      const now = countMatching(await listAttachments(graph, mailboxId, messageId, options), attachment.name, attachment.size);
+      if (now > before) return;
+    }
+  }
 }
 
 /** Opens an upload session for one large attachment; returns its pre-authenticated URL. */
@@ -187,23 +238,37 @@ export async function createUploadSession(
 /** Bytes per PUT: under 4 MB (and 4,000,000), a multiple of 320 KiB as upload services prefer. */
 export const UPLOAD_CHUNK_BYTES = 320 * 1024 * 12;
 
-/** Uploads a whole file to an upload session in order, chunk by chunk. */
-export async function uploadInChunks(
+/**
+ * Attaches a large file (3 MB to 150 MB) by an upload session, exactly once:
+ * the client resumes a session from what the service says it has; when the
+ * session vanishes under us (the final range landed but its answer was lost,
+ * or the session expired), the message's attachments say whether the file
+ * arrived, and only if it did not is a new session opened. A session whose
+ * opening answer was lost is harmless: it never becomes an attachment.
+ */
+export async function attachLargeFile(
   graph: GraphClient,
-  uploadUrl: string,
+  mailboxId: string,
+  messageId: string,
+  attachment: { name: string; contentType: string },
   bytes: Buffer,
   options?: GraphCallOptions,
-): Promise<UploadRangeResult> {
-  let start = 0;
-  let last: UploadRangeResult = { status: 0 };
-  while (start < bytes.length) {
-    const end = Math.min(bytes.length, start + UPLOAD_CHUNK_BYTES);
-    last = await graph.putUploadRange(uploadUrl, bytes.subarray(start, end), start, bytes.length, options);
-    // The service says where it wants the next range; follow it (a retried PUT may have landed already).
-    const next = last.nextExpectedRanges?.[0];
-    const nextStart = next !== undefined ? Number.parseInt(next.split('-')[0], 10) : end;
-    start = Number.isFinite(nextStart) && nextStart > start ? nextStart : end;
-    if (last.status === 201) break;
+): Promise<void> {
+  const before = countMatching(await listAttachments(graph, mailboxId, messageId, options), attachment.name, bytes.length);
+  for (let session = 1; ; session++) {
+    const uploadUrl = await createUploadSession(graph, mailboxId, messageId, { name: attachment.name, size: bytes.length, contentType: attachment.contentType }, options);
+    const outcome = await graph.uploadToSession(uploadUrl, bytes, { ...options, chunkBytes: UPLOAD_CHUNK_BYTES });
+    if (outcome.state === 'complete') return;
+    const now = countMatching(await listAttachments(graph, mailboxId, messageId, options), attachment.name, bytes.length);
+    if (now > before) return;
+    if (session >= ATTACH_ATTEMPTS) {
+      throw new GraphRequestError('GRAPH_UNAVAILABLE', `Graph upload of an attachment: ${session} upload sessions ended without the attachment`, {
+        statusCode: 404,
+        graphCode: 'ErrorItemNotFound',
+        exhausted: true,
+      });
+    }
+    // Do not leave a half-filled session behind (documented: DELETE on the upload URL cancels it).
+    await graph.cancelUploadSession(uploadUrl, options).catch(() => undefined);
   }
-  return last;
 }

@@ -22,14 +22,13 @@ import type { ArchivedAttachment, ArchivedEmail, ImportUnit, MailboxImporter, Re
 import type { GraphCallOptions, GraphClient } from '../graph/client';
 import { isGraphRequestError, type GraphRequestError } from '../graph/errors';
 import {
+  attachLargeFile,
   createFolderResolver,
   createMessage,
-  createUploadSession,
   deleteMessage,
   findMessagesByProperty,
   postAttachment,
   seg,
-  uploadInChunks,
   type FoundMessage,
 } from '../graph/mailbox';
 import {
@@ -215,15 +214,12 @@ export function createMailboxImporter(deps: MailboxImporterDeps): MailboxImporte
     call: GraphCallOptions,
   ): Promise<void> {
     const bytes = await readMedia(unit, attachment);
+    // Both routes make sure a lost answer never adds the file twice nor turns a landed file into a refusal.
     if (route === 'post') {
-      await postAttachment(graph, mailboxId, messageId, JSON.stringify(fileAttachment(attachment, bytes)), call);
+      await postAttachment(graph, mailboxId, messageId, { name: attachment.fileName, size: bytes.length, json: JSON.stringify(fileAttachment(attachment, bytes)) }, call);
       return;
     }
-    const uploadUrl = await createUploadSession(graph, mailboxId, messageId, { name: attachment.fileName, size: bytes.length, contentType: attachment.contentType }, call);
-    const last = await uploadInChunks(graph, uploadUrl, bytes, call);
-    if (last.status !== 201) {
-      throw new ArchiverError('GRAPH_ERROR', `upload session of an attachment ended with status ${last.status}, not 201`);
-    }
+    await attachLargeFile(graph, mailboxId, messageId, { name: attachment.fileName, contentType: attachment.contentType }, bytes, call);
   }
 
   interface Imported {

@@ -30,6 +30,8 @@ export interface FailRule {
   retryAfterInSeconds?: number;
   /** Carry the request out, then answer with the failure (the answer is lost). */
   afterExecution?: boolean;
+  /** Let this many matching requests through first. */
+  skip?: number;
 }
 
 export interface FakeUser {
@@ -51,6 +53,8 @@ export class FakeGraph {
   inFlight = new Map<string, number>();
   maxInFlight = new Map<string, number>();
   uploadAuthHeaders = 0;
+  /** What a GET on an upload URL does: Outlook documents only PUT and DELETE there. */
+  uploadStatus: 'answer' | 'refuse' = 'answer';
   private sessions = new Map<string, { mailboxId: string; messageId: string; name: string; size: number; received: number }>();
 
   addUser(upn: string, options: Partial<FakeUser> = {}): FakeUser {
@@ -63,6 +67,20 @@ export class FakeGraph {
 
   fail(rule: Omit<FailRule, 'times'> & { times?: number }): void {
     this.rules.push({ times: 1, ...rule });
+  }
+
+  /** The first rule that matches, counting down its skips and times. */
+  private match(method: string, path: string): FailRule | undefined {
+    for (const r of this.rules) {
+      if (r.times <= 0 || r.method !== method || !r.path.test(path)) continue;
+      if (r.skip) {
+        r.skip--;
+        continue;
+      }
+      r.times--;
+      return r;
+    }
+    return undefined;
   }
 
   messagesOf(mailboxId: string): FakeMessage[] {
@@ -78,7 +96,10 @@ export class FakeGraph {
     const headers = Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     if (url.origin === UPLOAD_HOST) {
       if (headers.authorization) this.uploadAuthHeaders++;
-      return this.upload(request, url, headers);
+      const rule = this.match(request.method, url.pathname);
+      if (rule && !rule.afterExecution) return this.record(request, url.pathname, failure(rule));
+      const response = this.upload(request, url, headers);
+      return this.record(request, url.pathname, rule ? failure(rule) : response);
     }
     if (headers.authorization !== `Bearer ${FAKE_TOKEN}`) return json(401, { error: { code: 'InvalidAuthenticationToken', message: 'no token' } });
     const path = decodeURIComponent(url.pathname.replace(/^\/v1\.0/, ''));
@@ -91,8 +112,7 @@ export class FakeGraph {
     try {
       // Hold the request a little so that concurrent ones overlap as they would on the wire.
       await new Promise((resolve) => setTimeout(resolve, 3));
-      const rule = this.rules.find((r) => r.times > 0 && r.method === request.method && r.path.test(path));
-      if (rule) rule.times--;
+      const rule = this.match(request.method, path);
       if (rule && !rule.afterExecution) return this.record(request, path, failure(rule));
       const response = this.route(request, path, url);
       return this.record(request, path, rule ? failure(rule) : response);
@@ -160,6 +180,12 @@ export class FakeGraph {
       messages.splice(i, 1);
       return new Response(null, { status: 204 });
     }
+    mm = /^\/messages\/([^/]+)\/attachments$/.exec(rest);
+    if (mm && request.method === 'GET') {
+      const message = messages.find((x) => x.id === mm![1]);
+      if (!message) return json(404, { error: { code: 'ErrorItemNotFound', message: 'gone' } });
+      return json(200, { value: message.attachments });
+    }
     mm = /^\/messages\/([^/]+)\/attachments(\/createUploadSession)?$/.exec(rest);
     if (mm && request.method === 'POST') {
       const message = messages.find((x) => x.id === mm![1]);
@@ -181,6 +207,17 @@ export class FakeGraph {
     const id = url.pathname.split('/').pop()!;
     const session = this.sessions.get(id);
     if (!session) return json(404, { error: { code: 'ErrorItemNotFound', message: 'no session' } });
+    if (request.method === 'DELETE') {
+      this.sessions.delete(id);
+      return new Response(null, { status: 204 });
+    }
+    if (request.method === 'GET') {
+      if (this.uploadStatus === 'refuse') return json(405, { error: { code: 'BadRequest', message: 'method not allowed' } });
+      return json(200, { nextExpectedRanges: [`${session.received}`] });
+    }
+    if (Number(/^bytes (\d+)-/.exec(headers['content-range'] ?? '')?.[1]) !== session.received) {
+      return json(416, { error: { code: 'ErrorRangeNotSatisfiable', message: 'expected another range' } });
+    }
     const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(headers['content-range'] ?? '');
     const length = Buffer.from(request.body as Buffer).length;
     if (!range || Number(range[1]) !== session.received || Number(range[2]) - Number(range[1]) + 1 !== length || length >= 4_000_000) {
@@ -190,6 +227,8 @@ export class FakeGraph {
     if (session.received < session.size) return json(200, { nextExpectedRanges: [`${session.received}-`] });
     const message = this.messagesOf(session.mailboxId).find((x) => x.id === session.messageId)!;
     message.attachments.push({ name: session.name, size: session.size + 100 });
+    // A finished session is gone: its URL answers 404 from now on, as Outlook's does.
+    this.sessions.delete(id);
     return new Response(null, { status: 201, headers: { Location: `https://graph.invalid/attachments/${id}` } });
   }
 

@@ -199,3 +199,71 @@ describe('mailbox importer (fake Graph)', () => {
     expect(fake.folders.get(mailbox.objectId)!.filter((f) => f.displayName === 'O2 SMS and Voice Network Archiver')).toHaveLength(1);
   });
 });
+
+describe('mailbox importer: writes whose answer was lost (fake Graph)', () => {
+  const UPLOAD = /^\/sessions\//;
+
+  it.each(['answer', 'refuse'] as const)(
+    'resumes an upload session after a chunk landed but its answer was lost (session status: %s)',
+    async (mode) => {
+      const { fake, mailbox, staging, importer } = setup();
+      fake.uploadStatus = mode;
+      const big = media('video', 9_000_000, 5);
+      const email = sampleEmail(`mms-lost-chunk-${mode}`, [big.descriptor]);
+      staging.add(email, { video: big.bytes });
+      fake.fail({ method: 'PUT', path: UPLOAD, status: 504, code: 'GatewayTimeout', afterExecution: true });
+      const [result] = await importer.importUnits('run-1', mailbox, [unitOf(email)]);
+      expect(result).toMatchObject({ outcome: 'imported' });
+      expect(fake.messagesOf(mailbox.objectId)).toHaveLength(1);
+      expect(fake.messagesOf(mailbox.objectId)[0].attachments).toEqual([{ name: 'video.bin', size: 9_000_100 }]);
+      expect(fake.log.some((l) => l.method === 'GET' && UPLOAD.test(l.path))).toBe(true);
+    },
+  );
+
+  it.each(['answer', 'refuse'] as const)('finds the attachment when the final chunk landed but its answer was lost (session status: %s)', async (mode) => {
+    const { fake, mailbox, staging, importer } = setup();
+    fake.uploadStatus = mode;
+    const big = media('video', 9_000_000, 6);
+    const email = sampleEmail(`mms-lost-final-${mode}`, [big.descriptor]);
+    staging.add(email, { video: big.bytes });
+    // 9,000,000 bytes go in three ranges; the third one completes the session.
+    fake.fail({ method: 'PUT', path: UPLOAD, status: 502, code: 'BadGateway', afterExecution: true, skip: 2 });
+    const [result] = await importer.importUnits('run-1', mailbox, [unitOf(email)]);
+    expect(result).toMatchObject({ outcome: 'imported' });
+    expect(fake.messagesOf(mailbox.objectId)[0].attachments).toEqual([{ name: 'video.bin', size: 9_000_100 }]);
+  });
+
+  it('opens one more session, not a second attachment, when opening a session lost its answer', async () => {
+    const { fake, mailbox, staging, importer } = setup();
+    const big = media('video', 5_000_000, 7);
+    const email = sampleEmail('mms-lost-session', [big.descriptor]);
+    staging.add(email, { video: big.bytes });
+    fake.fail({ method: 'POST', path: /createUploadSession$/, status: 500, code: 'InternalServerError', afterExecution: true });
+    const [result] = await importer.importUnits('run-1', mailbox, [unitOf(email)]);
+    expect(result).toMatchObject({ outcome: 'imported' });
+    expect(fake.messagesOf(mailbox.objectId)[0].attachments).toEqual([{ name: 'video.bin', size: 5_000_100 }]);
+  });
+
+  it('does not add an attachment twice when its POST landed but the answer was lost', async () => {
+    const { fake, mailbox, staging, importer } = setup();
+    // Two files of 2.5 MB: the first goes inline, the second by a POST of its own.
+    const a = media('one', 2_500_000, 8);
+    const b = media('two', 2_500_000, 9);
+    const email = sampleEmail('mms-lost-post', [a.descriptor, b.descriptor]);
+    staging.add(email, { one: a.bytes, two: b.bytes });
+    fake.fail({ method: 'POST', path: /\/attachments$/, status: 504, code: 'GatewayTimeout', afterExecution: true });
+    const [result] = await importer.importUnits('run-1', mailbox, [unitOf(email)]);
+    expect(result).toMatchObject({ outcome: 'imported' });
+    expect(fake.messagesOf(mailbox.objectId)[0].attachments.map((x) => x.name).sort()).toEqual(['one.bin', 'two.bin']);
+  });
+
+  it('still reports partial for a refusal that no retry changes', async () => {
+    const { fake, mailbox, staging, importer } = setup();
+    const big = media('video', 5_000_000, 10);
+    const email = sampleEmail('mms-refused-range', [big.descriptor]);
+    staging.add(email, { video: big.bytes });
+    fake.fail({ method: 'POST', path: /createUploadSession$/, status: 400, code: 'ErrorAttachmentSizeShouldNotBeGreaterThanMaximumSize', times: 5 });
+    const [result] = await importer.importUnits('run-1', mailbox, [unitOf(email)]);
+    expect(result).toMatchObject({ outcome: 'partial', reason: 'attachment-refused' });
+  });
+});

@@ -3,7 +3,7 @@
  * for `npm run emulators`-style setups):
  *
  *   node dist/local/emulators/graph/main.js --users tenant.json [--state-dir .local]
- *        [--port 0] [--token dev-token] [--fault-rate 0] [--seed 1]
+ *        [--port 0] [--token dev-token] [--fault-rate 0] [--seed 1] [--upload-session-status answer|refuse]
  *
  * `tenant.json` is an array of TenantUserInput. When listening it prints one
  * JSON line `{"url","betaUrl","port","caCertPath","token","pid"}` on stdout;
@@ -34,6 +34,7 @@ export async function main(args: string[]): Promise<void> {
     token: option(args, 'token'),
     faultRate: faultRate !== undefined ? Number(faultRate) : undefined,
     seed: option(args, 'seed'),
+    uploadSessionStatus: option(args, 'upload-session-status') === 'refuse' ? 'refuse' : undefined,
     log: args.includes('--log'),
   });
   process.stdout.write(`${JSON.stringify({ url: emulator.url, betaUrl: emulator.betaUrl, port: emulator.port, caCertPath: emulator.caCertPath, token: emulator.token, pid: process.pid })}\n`);

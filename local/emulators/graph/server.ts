@@ -17,7 +17,7 @@ import { MailRoutes, attachmentFromSession, parseContentRange, type MailSettings
 import { GraphStore } from './store';
 import { MailboxThrottle } from './throttling';
 import { getUser, listUsers } from './users';
-import type { EmulatorStats, FailRule, GraphEmulatorOptions, GraphLimits, NonDraftAttachments, TenantUser } from './types';
+import type { EmulatorStats, FailRule, GraphEmulatorOptions, GraphLimits, NonDraftAttachments, TenantUser, UploadSessionStatusMode } from './types';
 
 /** A running emulator. */
 export interface GraphEmulator {
@@ -45,6 +45,7 @@ export interface GraphEmulator {
 export interface RuntimeOptions {
   faultRate: number;
   nonDraftAttachments: NonDraftAttachments;
+  uploadSessionStatus: UploadSessionStatusMode;
   latencyInMs: number;
   limits: Partial<GraphLimits>;
   log: boolean;
@@ -102,6 +103,7 @@ class GraphEmulatorServer {
   readonly mail: MailRoutes;
   private limits: GraphLimits;
   private nonDraftAttachments: NonDraftAttachments;
+  private uploadSessionStatus: UploadSessionStatusMode;
   private latencyInMs: number;
   private log: boolean;
   private requests = 0;
@@ -110,6 +112,7 @@ class GraphEmulatorServer {
   constructor(private readonly options: GraphEmulatorOptions, readonly token: string) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.nonDraftAttachments = options.nonDraftAttachments ?? 'allow';
+    this.uploadSessionStatus = options.uploadSessionStatus ?? 'answer';
     this.latencyInMs = options.latencyInMs ?? 0;
     this.log = options.log ?? false;
     this.store = new GraphStore(options.users ?? [], options.stateDir);
@@ -129,6 +132,7 @@ class GraphEmulatorServer {
     switch (name) {
       case 'faultRate': this.faults.rate = value as number; break;
       case 'nonDraftAttachments': this.nonDraftAttachments = value as NonDraftAttachments; break;
+      case 'uploadSessionStatus': this.uploadSessionStatus = value as UploadSessionStatusMode; break;
       case 'latencyInMs': this.latencyInMs = value as number; break;
       case 'limits': this.limits = { ...this.limits, ...(value as Partial<GraphLimits>) }; break;
       case 'log': this.log = value as boolean; break;
@@ -533,7 +537,11 @@ class GraphEmulatorServer {
       this.store.dropSession(meta.id);
       return { status: 204 };
     }
-    if (method === 'GET') return { status: 200, json: status() };
+    if (method === 'GET') {
+      // Undocumented for Outlook attachment sessions: answered or refused by the uploadSessionStatus switch.
+      if (this.uploadSessionStatus === 'refuse') throw this.methodNotAllowed();
+      return { status: 200, json: status() };
+    }
     if (method !== 'PUT') throw this.methodNotAllowed();
     const range = parseContentRange(headers['content-range']);
     if (!range) throw new GraphHttpError(400, 'ErrorInvalidContentRange', "Content-Range must be 'bytes {start}-{end}/{total}'.");

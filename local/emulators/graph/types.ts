@@ -37,6 +37,14 @@ export interface GraphLimits {
 
 export type NonDraftAttachments = 'allow' | 'refuse';
 
+/**
+ * What a GET on an attachment upload URL does. Graph's uploadSession resource
+ * reports a session's nextExpectedRanges and its SDKs resume by a GET on the
+ * upload URL, but "Attach large files to Outlook messages" documents only PUT
+ * and DELETE there: 'answer' gives the status, 'refuse' answers 405.
+ */
+export type UploadSessionStatusMode = 'answer' | 'refuse';
+
 export interface GraphEmulatorOptions {
   users?: TenantUserInput[];
   /** The bearer token every request must carry. Default `dev-token`. */
@@ -52,6 +60,8 @@ export interface GraphEmulatorOptions {
   limits?: Partial<GraphLimits>;
   /** What an attachment POST / createUploadSession on a non-draft message does. Default 'allow'. */
   nonDraftAttachments?: NonDraftAttachments;
+  /** What a GET on an upload URL does (undocumented for Outlook attachments). Default 'answer'. */
+  uploadSessionStatus?: UploadSessionStatusMode;
   /** Extra time every mailbox request takes, so that tests can hold requests in flight. Default 0. */
   latencyInMs?: number;
   /** Lifetime of an upload session. Default 15 minutes. */
