@@ -66,6 +66,8 @@ export const RunTableRows = {
   /** The schedule's watermark: where the next timer run's window starts. */
   watermarkPartition: 'watermark',
   watermarkRow: 'archiveSchedule',
+  /** Runs accepted over HTTP whose orchestration has not written their record yet (so their status URL answers at once). */
+  acceptedPartition: 'accepted',
 } as const;
 
 export const HttpRoutes = {

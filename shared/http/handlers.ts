@@ -14,7 +14,9 @@ import type { ActivityLog } from '../activities';
 import { HttpRoutes } from '../names';
 import type { AppHost } from './host';
 import { renderDashboard } from './dashboard';
-import { loadReport, recentRuns } from './views';
+import { loadReport, noteAcceptedRun, recentRuns } from './views';
+import type { RunRecord } from '../runs';
+import type { StartRunRequest, StartedRun } from '../runStart';
 
 /** The request as the handlers read it (@azure/functions' HttpRequest has this shape). */
 export interface ApiRequest {
@@ -78,7 +80,7 @@ export const startRun: ApiHandler = async (request, host, log) => {
   const from = instant(body.from, 'from');
   const to = instant(body.to, 'to');
   if (Date.parse(from) >= Date.parse(to)) throw new BadRequest(`"from" (${from}) must be before "to" (${to})`);
-  const started = await host.starter.startRun({ trigger: 'http', window: { from, to } });
+  const started = await start(host, { trigger: 'http', window: { from, to } });
   log.info(`http: run ${started.runId} (${started.outcome}) of ${from} .. ${to} as ${started.instanceId}`);
   return accepted(request, host, started.runId, started.instanceId, { outcome: started.outcome, window: { from, to } });
 };
@@ -116,7 +118,7 @@ export const redriveRun: ApiHandler = async (request, host, log) => {
   const [items, units] = await Promise.all([host.runs.listItems(runId), host.runs.listUnits(runId)]);
   const candidates = redriveCandidates(items, units);
   if (candidates.length === 0) throw new BadRequest(`run ${runId} has no unmapped or failed items to re-drive`);
-  const started = await host.starter.startRun({ trigger: 'redrive', window: run.window, redriveOf: runId });
+  const started = await start(host, { trigger: 'redrive', window: run.window, redriveOf: runId });
   log.info(`http: re-drive ${started.runId} (${started.outcome}) of run ${runId}: ${candidates.length} item(s)`);
   return accepted(request, host, started.runId, started.instanceId, { outcome: started.outcome, redriveOf: runId, items: candidates.length });
 };
@@ -172,6 +174,21 @@ export const dashboard: ApiHandler = async (request, host) => {
     body: html,
   };
 };
+
+/** Starts the run and notes it, so that its status URL answers before the orchestration has begun it. */
+async function start(host: AppHost, request: StartRunRequest): Promise<StartedRun> {
+  const started = await host.starter.startRun(request);
+  if (started.outcome !== 'resumed') {
+    const now = host.now().toISOString();
+    const record: RunRecord = {
+      runId: started.runId, instanceId: started.instanceId, trigger: request.trigger, window: request.window,
+      readFrom: request.readFrom ?? request.window.from, startedAt: now, finishedAt: null, status: 'running',
+      ...(request.redriveOf ? { redriveOf: request.redriveOf } : {}),
+    };
+    await noteAcceptedRun(host.runs, record);
+  }
+  return started;
+}
 
 function accepted(request: ApiRequest, host: AppHost, runId: string, instanceId: string, extra: Record<string, unknown>): ApiResponse {
   const base = apiBase(request.url);

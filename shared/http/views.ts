@@ -3,6 +3,8 @@
  * a run's report (the stored one once finished, computed live from the
  * outcome rows while it runs) and summaries of recent runs.
  */
+import { RestError } from '@azure/data-tables';
+import { RunTableRows } from '../names';
 import { buildReport, type ReportCounts, type RunReport } from '../report';
 import type { BlobPort } from '../activities';
 import type { RunRecord, RunStore } from '../runs';
@@ -28,9 +30,27 @@ export interface RunSummary {
 
 /** One run's report: stored once the run finished, live from its rows while it runs; undefined for an unknown run. */
 export async function loadReport(ports: RunReadPorts, runId: string): Promise<RunReport | undefined> {
-  const run = await ports.runs.getRun(runId);
+  const run = (await ports.runs.getRun(runId)) ?? (await acceptedRun(ports.runs, runId));
   if (!run) return undefined;
   return reportOf(ports, run);
+}
+
+/**
+ * Notes a run accepted over HTTP: its orchestration writes the run record a
+ * moment later (beginRun), and until then its status URL answers from this.
+ */
+export async function noteAcceptedRun(runs: RunStore, run: RunRecord): Promise<void> {
+  await runs.recordsTable.upsertEntity({ partitionKey: RunTableRows.acceptedPartition, rowKey: run.runId, json: JSON.stringify(run) }, 'Replace');
+}
+
+async function acceptedRun(runs: RunStore, runId: string): Promise<RunRecord | undefined> {
+  try {
+    const entity = await runs.recordsTable.getEntity<{ json: string }>(RunTableRows.acceptedPartition, runId);
+    return JSON.parse(entity.json) as RunRecord;
+  } catch (e) {
+    if (e instanceof RestError && e.statusCode === 404) return undefined;
+    throw e;
+  }
 }
 
 /** The report of a known run record. */
