@@ -57,6 +57,8 @@ const SettingsSchema = z.object({
   IMPORT_UNITS_PER_ACTIVITY: intIn(1, 10000).default(200),
   GRAPH_MAX_CONCURRENT_PER_MAILBOX: intIn(1, 4).default(4),
   RETRY_TIME_SCALE: z.coerce.number().min(0.0001).max(1).default(1),
+  // The local durable driver's lease on a run: after a process dies, a new start resumes the run once it lapses.
+  LOCAL_DRIVER_LEASE_SECONDS: intIn(1, 3600).default(30),
   // `o2-archiver serve` only: the function and admin keys it demands, as the Functions host does in Azure
   // (x-functions-key header or ?code=); unset, serve makes random ones and writes them under .local/.
   LOCAL_FUNCTION_KEY: z.string().trim().min(16, 'must be at least 16 characters').optional(),

@@ -20,7 +20,7 @@ export const runCommand: Command = async (args, io) => {
   const reportFile = optionalOption(args, 'report');
   const settings = readSettings();
   requireSettings(settings, ['TELEMESSAGE_BASE_URL', 'TELEMESSAGE_USERNAME', 'TELEMESSAGE_PASSWORD']);
-  const runner = await createLocalRunner({ settings });
+  const runner = await createLocalRunner({ settings, leaseInMs: settings.LOCAL_DRIVER_LEASE_SECONDS * 1000 });
   const started = await runner.startRun({ trigger: 'cli', window: { from, to } });
   io.err(`run ${started.runId} (${started.outcome}) of ${from} .. ${to}`);
   const { instance, report } = await runner.waitForRun(started, progressPrinter());
