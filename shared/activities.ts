@@ -86,6 +86,8 @@ export interface ActivityDependencies {
   /** A router for one batch, over the mapping in force and the tenant's users. */
   router(): Promise<{ routeMany(items: Item[]): Promise<ItemRouting[]> }>;
   importer(): MailboxImporter;
+  /** Creates the queues, containers and tables when missing (once per process). */
+  ensureStorage(): Promise<void>;
   log?: ActivityLog;
 }
 
@@ -119,6 +121,9 @@ export interface PlanImportResult { mailboxes: number; units: number }
 export interface FinishRunInput { runId: string; error?: string; finishedAt: string }
 export interface FinishRunResult { runId: string; status: RunReport['status']; counts: ReportCounts; error?: string }
 
+/** Units handed to the importer at once, between checks of the activity's time budget. */
+const IMPORT_STEP_UNITS = 16;
+
 const silent: ActivityLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** Builds the activity implementations over the given dependencies. */
@@ -147,6 +152,8 @@ export function createActivities(deps: ActivityDependencies) {
   return {
     /** Creates the run record and puts one fetch message per slice of the read window. */
     async beginRun(input: BeginRunInput): Promise<BeginRunResult> {
+      // A new storage account has none of the queues, tables and containers yet.
+      await deps.ensureStorage();
       const run: RunRecord = {
         runId: input.runId, instanceId: input.instanceId, trigger: input.trigger, window: input.window,
         readFrom: input.readFrom, startedAt: input.startedAt, finishedAt: null, status: 'running',
@@ -363,21 +370,29 @@ export function createActivities(deps: ActivityDependencies) {
           const end = Math.min(list.units.length, offset + settings.IMPORT_UNITS_PER_ACTIVITY);
           const current = new Map((await runs.listUnits(runId)).filter((u) => u.mailboxId === list.mailbox.objectId).map((u) => [u.itemKey, u]));
           // After a crash some units of this slice already have their outcome: only the rest go to Graph.
-          const todo = list.units.slice(offset, end).filter((u) => (current.get(u.itemKey)?.outcome ?? 'pending') === 'pending');
-          if (todo.length > 0) {
-            const results = await deps.importer().importUnits(runId, list.mailbox, todo);
-            await Promise.all(
-              results.map((result) => {
-                const unit = todo.find((u) => u.itemKey === result.itemKey)!;
-                const row = unitRow(list.mailbox, unit.itemKey, { id: unit.itemId, type: unit.itemType });
-                if (result.outcome === 'partial' || result.outcome === 'failed') {
-                  return runs.setUnitOutcome(runId, { ...row, outcome: result.outcome, reason: result.reason, detail: result.detail });
-                }
-                return runs.setUnitOutcome(runId, { ...row, outcome: result.outcome });
-              }),
-            );
+          const pending = (u: ImportUnit) => (current.get(u.itemKey)?.outcome ?? 'pending') === 'pending';
+          // Small steps under a time budget: big items paced at 150 MB per 5 minutes must not outrun the function timeout.
+          const deadline = Date.now() + settings.IMPORT_ACTIVITY_BUDGET_SECONDS * 1000;
+          let next = offset;
+          while (next < end && Date.now() < deadline) {
+            const step = list.units.slice(next, Math.min(end, next + IMPORT_STEP_UNITS));
+            const todo = step.filter(pending);
+            if (todo.length > 0) {
+              const results = await deps.importer().importUnits(runId, list.mailbox, todo);
+              await Promise.all(
+                results.map((result) => {
+                  const unit = todo.find((u) => u.itemKey === result.itemKey)!;
+                  const row = unitRow(list.mailbox, unit.itemKey, { id: unit.itemId, type: unit.itemType });
+                  if (result.outcome === 'partial' || result.outcome === 'failed') {
+                    return runs.setUnitOutcome(runId, { ...row, outcome: result.outcome, reason: result.reason, detail: result.detail });
+                  }
+                  return runs.setUnitOutcome(runId, { ...row, outcome: result.outcome });
+                }),
+              );
+            }
+            next += step.length;
           }
-          if (end < list.units.length) await queues.import.send({ ...message.body, offset: end });
+          if (next < list.units.length) await queues.import.send({ ...message.body, offset: next });
           await queues.import.complete(message);
         }),
       );

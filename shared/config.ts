@@ -55,6 +55,7 @@ const SettingsSchema = z.object({
   MAX_DEQUEUE_COUNT: intIn(1, 100).default(5),
   MAX_PARALLEL_ACTIVITIES: intIn(1, 64).default(8),
   IMPORT_UNITS_PER_ACTIVITY: intIn(1, 10000).default(200),
+  IMPORT_ACTIVITY_BUDGET_SECONDS: intIn(10, 3600).default(240),
   GRAPH_MAX_CONCURRENT_PER_MAILBOX: intIn(1, 4).default(4),
   RETRY_TIME_SCALE: z.coerce.number().min(0.0001).max(1).default(1),
   // The local durable driver's lease on a run: after a process dies, a new start resumes the run once it lapses.

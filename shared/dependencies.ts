@@ -71,8 +71,13 @@ export function createActivityDependencies(settings: Settings): Omit<ActivityDep
   let graph: ReturnType<typeof createGraphClient> | undefined;
   const graphClient = () => (graph ??= createGraphClient(settings));
   const mapping = createMappingStore(infra.storage.container(ContainerNames.mapping), { defaultRegion: settings.DEFAULT_PHONE_REGION });
+  let ensured: Promise<void> | undefined;
   return {
     settings,
+    ensureStorage: () => (ensured ??= ensureInfrastructure(infra).catch((e) => {
+      ensured = undefined;
+      throw e;
+    })),
     queues: infra.queues,
     runs: infra.runs,
     blobs: infra.blobs,
