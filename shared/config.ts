@@ -51,7 +51,7 @@ const SettingsSchema = z.object({
   SLICE_MINUTES: intIn(5, 24 * 60).default(60),
   SOURCE_PAGE_SIZE: intIn(1, 1000).default(500),
   QUEUE_BATCH_SIZE: intIn(1, 32).default(32),
-  QUEUE_VISIBILITY_TIMEOUT_SECONDS: intIn(5, 7 * 24 * 3600).default(300),
+  QUEUE_VISIBILITY_TIMEOUT_SECONDS: intIn(1, 7 * 24 * 3600).default(300),
   MAX_DEQUEUE_COUNT: intIn(1, 100).default(5),
   MAX_PARALLEL_ACTIVITIES: intIn(1, 64).default(8),
   IMPORT_UNITS_PER_ACTIVITY: intIn(1, 10000).default(200),
