@@ -1,0 +1,41 @@
+/**
+ * The stage activities: each takes a batch of claim checks from its stage
+ * queue, does the stage's work through the stage modules, hands claim checks
+ * to the next queue and records outcomes. They return counts, never items.
+ * Dependencies come from one factory (as Temporal's `createActivities`), so
+ * Azure, the local driver and tests run the same code against different clients.
+ */
+import { beginRun, finishRun, queueDepths } from './run';
+import { fetchSlices } from './fetch';
+import { stageItems } from './stage';
+import { convertItems } from './convert';
+import { mapItems } from './map';
+import { importMailbox, planImport } from './import';
+import type { ActivityContext, ActivityDependencies, ActivityLog, BeginRunInput, FinishRunInput, RunRef } from './types';
+
+export * from './types';
+export { recordIdentity } from './batch';
+
+const silent: ActivityLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** Builds the activity implementations over the given dependencies. */
+export function createActivities(deps: ActivityDependencies) {
+  const context: ActivityContext = {
+    deps,
+    log: deps.log ?? silent,
+    leaseRenewalInMs: (deps.settings.QUEUE_VISIBILITY_TIMEOUT_SECONDS * 1000) / 3,
+  };
+  return {
+    beginRun: (input: BeginRunInput) => beginRun(context, input),
+    queueDepths: () => queueDepths(context),
+    fetchSlices: () => fetchSlices(context),
+    stageItems: () => stageItems(context),
+    convertItems: () => convertItems(context),
+    mapItems: () => mapItems(context),
+    planImport: (input: RunRef) => planImport(context, input),
+    importMailbox: () => importMailbox(context),
+    finishRun: (input: FinishRunInput) => finishRun(context, input),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

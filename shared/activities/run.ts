@@ -1,0 +1,63 @@
+/**
+ * The run's own activities: begin (the run record and the slices or the
+ * re-driven items), queue depths for the orchestrator, and finish (the report).
+ */
+import type { StageName } from '../names';
+import { buildReport, failuresCsv } from '../report';
+import type { RunRecord } from '../runs';
+import { beginRedrive } from '../redrive';
+import { advanceWatermarkAfterRun, watermarkStoreOf } from '../watermark';
+import { sliceWindow } from '../window';
+import type { ActivityContext, BeginRunInput, BeginRunResult, FinishRunInput, FinishRunResult, QueueDepths } from './types';
+
+/** Creates the run record and puts one fetch message per slice of the read window (or the re-driven items on their queues). */
+export async function beginRun({ deps, log }: ActivityContext, input: BeginRunInput): Promise<BeginRunResult> {
+  const { runs, queues, settings } = deps;
+  // A new storage account has none of the queues, tables and containers yet.
+  await deps.ensureStorage();
+  const run: RunRecord = {
+    runId: input.runId, instanceId: input.instanceId, trigger: input.trigger, window: input.window,
+    readFrom: input.readFrom, startedAt: input.startedAt, finishedAt: null, status: 'running',
+    ...(input.redriveOf ? { redriveOf: input.redriveOf } : {}),
+  };
+  const existing = await runs.getRun(input.runId);
+  if (existing) return { slices: existing.redriveOf ? 0 : sliceWindow({ from: existing.readFrom, to: existing.window.to }, settings.SLICE_MINUTES).length };
+  if (input.redriveOf) {
+    // Like the slices: the items are claimed and queued before the record marks the begin as done.
+    await beginRedrive({ runId: input.runId, redriveOf: input.redriveOf }, { runs, queues, staging: deps.staging, log });
+    await runs.createRun(run);
+    return { slices: 0 };
+  }
+  const slices = sliceWindow({ from: input.readFrom, to: input.window.to }, settings.SLICE_MINUTES);
+  // The record is written after the messages: a retried beginRun that finds it knows the slices are queued.
+  await queues.fetch.sendMany(slices.map((slice) => ({ runId: input.runId, slice })));
+  await runs.createRun(run);
+  log.info(`run ${input.runId}: ${slices.length} slices of ${input.readFrom} .. ${input.window.to} queued`);
+  return { slices: slices.length };
+}
+
+/** How much work waits in each stage queue. */
+export async function queueDepths({ deps }: ActivityContext): Promise<QueueDepths> {
+  const { queues } = deps;
+  const entries = await Promise.all(
+    (Object.keys(queues) as StageName[]).map(async (stage) => [stage, await queues[stage].depth()] as const),
+  );
+  return Object.fromEntries(entries) as QueueDepths;
+}
+
+/** Computes the report, writes it (JSON and failures CSV), closes the run record and moves the watermark. */
+export async function finishRun({ deps, log }: ActivityContext, input: FinishRunInput): Promise<FinishRunResult> {
+  const { runs, blobs } = deps;
+  const run = await runs.getRun(input.runId);
+  if (!run) throw new RangeError(`no run ${input.runId}`);
+  if (input.error) await runs.addRunError(input.runId, 'orchestration', input.error);
+  const [items, units, errors] = await Promise.all([runs.listItems(input.runId), runs.listUnits(input.runId), runs.listRunErrors(input.runId)]);
+  const report = buildReport(run, items, units, { final: true, finishedAt: input.finishedAt, runErrors: errors });
+  await blobs.putText('reports', `${input.runId}.json`, JSON.stringify(report, null, 2), 'application/json');
+  await blobs.putText('reports', `${input.runId}.failures.csv`, failuresCsv(report), 'text/csv');
+  await runs.updateRun(input.runId, { status: report.status, finishedAt: report.finishedAt, ...(report.error ? { error: report.error } : {}) });
+  log.info(`run ${input.runId}: ${report.status} ${JSON.stringify(report.counts)}`);
+  const watermark = await advanceWatermarkAfterRun(watermarkStoreOf(runs), run, report.status);
+  if (watermark) log.info(`run ${input.runId}: watermark moved to ${watermark}`);
+  return { runId: input.runId, status: report.status, counts: report.counts, ...(report.error ? { error: report.error } : {}) };
+}
