@@ -74,7 +74,12 @@ export function graphGet(endpoint: GraphEndpoint, pathOrUrl: string): Promise<{ 
 }
 
 async function graphJson<T>(endpoint: GraphEndpoint, pathOrUrl: string): Promise<T | undefined> {
-  const { status, body } = await graphGet(endpoint, pathOrUrl);
+  let { status, body } = await graphGet(endpoint, pathOrUrl);
+  // A read is safe to repeat: ride out an emulator still injecting faults (bounded).
+  for (let attempt = 1; attempt < 10 && [429, 500, 502, 503, 504].includes(status); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    ({ status, body } = await graphGet(endpoint, pathOrUrl));
+  }
   if (status === 404) return undefined;
   if (status !== 200) throw new Error(`GET ${pathOrUrl.split('?')[0]} answered ${status}: ${body.toString('utf8').slice(0, 300)}`);
   return JSON.parse(body.toString('utf8')) as T;

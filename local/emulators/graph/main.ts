@@ -4,6 +4,7 @@
  *
  *   node dist/local/emulators/graph/main.js --users tenant.json [--state-dir .local]
  *        [--port 0] [--token dev-token] [--fault-rate 0] [--seed 1] [--upload-session-status answer|refuse]
+ *        [--latency-ms 0]
  *
  * `tenant.json` is an array of TenantUserInput. When listening it prints one
  * JSON line `{"url","betaUrl","port","caCertPath","token","pid"}` on stdout;
@@ -35,6 +36,8 @@ export async function main(args: string[]): Promise<void> {
     faultRate: faultRate !== undefined ? Number(faultRate) : undefined,
     seed: option(args, 'seed'),
     uploadSessionStatus: option(args, 'upload-session-status') === 'refuse' ? 'refuse' : undefined,
+    // Holds each mailbox request this long, so that a test can stop a client half-way through its work.
+    latencyInMs: option(args, 'latency-ms') ? Number(option(args, 'latency-ms')) : undefined,
     log: args.includes('--log'),
   });
   process.stdout.write(`${JSON.stringify({ url: emulator.url, betaUrl: emulator.betaUrl, port: emulator.port, caCertPath: emulator.caCertPath, token: emulator.token, pid: process.pid })}\n`);
