@@ -40,6 +40,7 @@ export const archiveRunOrchestrator: OrchestrationHandler = function* (context: 
       });
       progress.slices = begun.slices;
       progress.phase = 'drain';
+      if (!context.df.isReplaying) context.log(`run ${input.runId}: begun with ${begun.slices} slice(s) of ${input.readFrom} .. ${input.window.to}`);
       context.df.setCustomStatus(customStatus(input, progress));
     }
     for (let round = 0; progress.phase !== 'finish'; round++) {
@@ -56,6 +57,7 @@ export const archiveRunOrchestrator: OrchestrationHandler = function* (context: 
           progress.mailboxes += planned.mailboxes;
           progress.units += planned.units;
           progress.phase = 'import';
+          if (!context.df.isReplaying) context.log(`run ${input.runId}: import planned for ${planned.units} unit(s) in ${planned.mailboxes} mailbox(es)`);
         } else progress.phase = 'finish';
       } else if (plan.calls.length === 0) {
         // Only leased messages are left: wait for their activities or their leases to end.
@@ -73,6 +75,7 @@ export const archiveRunOrchestrator: OrchestrationHandler = function* (context: 
       runId: input.runId,
       finishedAt: context.df.currentUtcDateTime.toISOString(),
     });
+    if (!context.df.isReplaying) context.log(`run ${input.runId}: ${finished.status} ${JSON.stringify(finished.counts)}`);
     return toOutput(finished);
   } catch (e) {
     // An activity failed past its retry policy: the run is failed, and the report says why.

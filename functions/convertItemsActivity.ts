@@ -6,8 +6,8 @@ import { activityLog } from '../shared/logging';
 import type { RunRef, StageBatchResult } from '../shared/activities';
 
 /** Converts staged items to emails under the size rule. */
-export async function convertItemsActivity(_input: RunRef, context: InvocationContext): Promise<StageBatchResult> {
-  return activities(activityLog(context)).convertItems();
+export async function convertItemsActivity(input: RunRef, context: InvocationContext): Promise<StageBatchResult> {
+  return activities(activityLog(context)).convertItems(input);
 }
 
 df.app.activity(ActivityNames.convertItems, { handler: convertItemsActivity });

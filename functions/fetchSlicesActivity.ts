@@ -6,8 +6,8 @@ import { activityLog } from '../shared/logging';
 import type { RunRef, StageBatchResult } from '../shared/activities';
 
 /** Reads slices of the window from TeleMessage into the staging queue. */
-export async function fetchSlicesActivity(_input: RunRef, context: InvocationContext): Promise<StageBatchResult> {
-  return activities(activityLog(context)).fetchSlices();
+export async function fetchSlicesActivity(input: RunRef, context: InvocationContext): Promise<StageBatchResult> {
+  return activities(activityLog(context)).fetchSlices(input);
 }
 
 df.app.activity(ActivityNames.fetchSlices, { handler: fetchSlicesActivity });

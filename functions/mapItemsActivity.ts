@@ -6,8 +6,8 @@ import { activityLog } from '../shared/logging';
 import type { RunRef, StageBatchResult } from '../shared/activities';
 
 /** Routes converted items to Microsoft 365 mailboxes. */
-export async function mapItemsActivity(_input: RunRef, context: InvocationContext): Promise<StageBatchResult> {
-  return activities(activityLog(context)).mapItems();
+export async function mapItemsActivity(input: RunRef, context: InvocationContext): Promise<StageBatchResult> {
+  return activities(activityLog(context)).mapItems(input);
 }
 
 df.app.activity(ActivityNames.mapItems, { handler: mapItemsActivity });

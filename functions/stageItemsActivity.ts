@@ -6,8 +6,8 @@ import { activityLog } from '../shared/logging';
 import type { RunRef, StageBatchResult } from '../shared/activities';
 
 /** Validates records and stages items and media in blob storage. */
-export async function stageItemsActivity(_input: RunRef, context: InvocationContext): Promise<StageBatchResult> {
-  return activities(activityLog(context)).stageItems();
+export async function stageItemsActivity(input: RunRef, context: InvocationContext): Promise<StageBatchResult> {
+  return activities(activityLog(context)).stageItems(input);
 }
 
 df.app.activity(ActivityNames.stageItems, { handler: stageItemsActivity });

@@ -11,7 +11,7 @@ import { stageItems } from './stage';
 import { convertItems } from './convert';
 import { mapItems } from './map';
 import { importMailbox, planImport } from './import';
-import type { ActivityContext, ActivityDependencies, ActivityLog, BeginRunInput, FinishRunInput, RunRef } from './types';
+import type { ActivityContext, ActivityDependencies, ActivityLog, BeginRunInput, FinishRunInput, RunRef, StageBatchResult } from './types';
 
 export * from './types';
 export { recordIdentity } from './batch';
@@ -25,15 +25,23 @@ export function createActivities(deps: ActivityDependencies) {
     log: deps.log ?? silent,
     leaseRenewalInMs: (deps.settings.QUEUE_VISIBILITY_TIMEOUT_SECONDS * 1000) / 3,
   };
+  /** Logs a stage activity's counts with the run that called it (never items, never text). */
+  const counted = (stage: string, work: (c: ActivityContext) => Promise<StageBatchResult>) => async (input?: RunRef) => {
+    const result = await work(context);
+    if (result.taken > 0) {
+      context.log.info(`run ${input?.runId ?? '?'} stage ${stage}: taken ${result.taken}, done ${result.done}, poisoned ${result.poisoned}`);
+    }
+    return result;
+  };
   return {
     beginRun: (input: BeginRunInput) => beginRun(context, input),
     queueDepths: () => queueDepths(context),
-    fetchSlices: () => fetchSlices(context),
-    stageItems: () => stageItems(context),
-    convertItems: () => convertItems(context),
-    mapItems: () => mapItems(context),
+    fetchSlices: counted('fetch', fetchSlices),
+    stageItems: counted('stage', stageItems),
+    convertItems: counted('convert', convertItems),
+    mapItems: counted('map', mapItems),
     planImport: (input: RunRef) => planImport(context, input),
-    importMailbox: () => importMailbox(context),
+    importMailbox: counted('import', importMailbox),
     finishRun: (input: FinishRunInput) => finishRun(context, input),
   };
 }
