@@ -4,11 +4,11 @@
  */
 import type { Readable } from 'node:stream';
 import type { Settings } from '../config';
-import type { Item, StagedItem, TimeWindow } from '../item';
+import type { Item, StagedItem } from '../item';
 import type { StageName } from '../names';
 import type { QueueDepth, StageQueue } from '../queues';
 import type { ReportCounts, RunReport } from '../report';
-import type { RunStore, RunTrigger } from '../runs';
+import type { RunRecord, RunStore } from '../runs';
 import type { StagingStore } from '../staging';
 import type { ArchiveSource, ConvertResult, ImportUnit, ItemRouting, MailboxImporter, RecordValidation, ResolvedMailbox } from '../stages';
 import type { WindowSlice } from '../window';
@@ -81,15 +81,8 @@ export interface ActivityContext {
 
 // ---- inputs and results -------------------------------------------------------
 
-export interface BeginRunInput {
-  runId: string;
-  instanceId: string;
-  trigger: RunTrigger;
-  window: TimeWindow;
-  readFrom: string;
-  startedAt: string;
-  redriveOf?: string;
-}
+/** What the orchestrator knows of a run when it begins it: the run record less its outcome. */
+export type BeginRunInput = Pick<RunRecord, 'runId' | 'instanceId' | 'trigger' | 'window' | 'readFrom' | 'startedAt' | 'redriveOf'>;
 export interface BeginRunResult { slices: number }
 
 export interface RunRef { runId: string }

@@ -2,30 +2,25 @@
  * `o2-archiver check` against the emulators: what works, what to fix, and the exit code.
  */
 import { main } from '../../local/cli/main';
+import { captureIo, useStackEnvironment } from '../support/cli';
 import { startTestStack, type TestStack } from '../support/stack';
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) }, out, err };
-}
 
 describe('o2-archiver check', () => {
   let env: TestStack;
-  const saved = { ...process.env };
+  let restore: () => void = () => undefined;
 
   beforeAll(async () => {
     env = await startTestStack();
-    Object.assign(process.env, env.stack.env, { RETRY_TIME_SCALE: '0.01' });
+    restore = useStackEnvironment(env);
   });
 
   afterAll(async () => {
-    process.env = saved;
+    restore();
     await env?.stack.stop();
   });
 
   it('logs in to both services, reads from each, and exits 0', async () => {
-    const { io, out } = capture();
+    const { io, out } = captureIo();
     expect(await main(['check'], io)).toBe(0);
     expect(out.find((l) => l.startsWith('OK   TeleMessage'))).toBeDefined();
     expect(out.some((l) => /^Graph: OK +read user/.test(l))).toBe(true);
@@ -35,7 +30,7 @@ describe('o2-archiver check', () => {
   it('says what to fix and exits 1 when TeleMessage refuses the password', async () => {
     process.env.TELEMESSAGE_PASSWORD = 'wrong';
     try {
-      const { io, out } = capture();
+      const { io, out } = captureIo();
       expect(await main(['check'], io)).toBe(1);
       const line = out.find((l) => l.startsWith('FAIL TeleMessage'))!;
       expect(line).toContain('TELEMESSAGE_PASSWORD');
@@ -48,7 +43,7 @@ describe('o2-archiver check', () => {
   it('says what to fix and exits 1 when Graph refuses the token', async () => {
     process.env.GRAPH_DEV_TOKEN = 'not-the-token';
     try {
-      const { io, out } = capture();
+      const { io, out } = captureIo();
       expect(await main(['check'], io)).toBe(1);
       expect(out.some((l) => l.startsWith('Graph: FAIL'))).toBe(true);
     } finally {

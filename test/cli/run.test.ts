@@ -6,32 +6,27 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { main } from '../../local/cli/main';
+import { captureIo, useStackEnvironment } from '../support/cli';
 import { startTestStack, SAMPLE_WINDOW, type TestStack } from '../support/stack';
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) }, out, err };
-}
 
 describe('o2-archiver run', () => {
   let env: TestStack;
-  const saved = { ...process.env };
+  let restore: () => void = () => undefined;
 
   beforeAll(async () => {
     env = await startTestStack();
-    Object.assign(process.env, env.stack.env, { RETRY_TIME_SCALE: '0.01' });
+    restore = useStackEnvironment(env);
   });
 
   afterAll(async () => {
-    process.env = saved;
+    restore();
     await env?.stack.stop();
   });
 
   it('runs a window, writes the report and its failures CSV, and exits 0 when completed', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'o2-cli-'));
     const reportFile = path.join(dir, 'report.json');
-    const { io, out } = capture();
+    const { io, out } = captureIo();
     const code = await main(['run', '--from', SAMPLE_WINDOW.from, `--to=${SAMPLE_WINDOW.to}`, '--report', reportFile], io);
     expect(code).toBe(0);
     const report = JSON.parse(readFileSync(reportFile, 'utf8'));
@@ -47,7 +42,7 @@ describe('o2-archiver run', () => {
   it('a wrong TeleMessage password is a failed run: one line naming the setting, exit 3, no stack', async () => {
     process.env.TELEMESSAGE_PASSWORD = 'not-the-password';
     try {
-      const { io, err } = capture();
+      const { io, err } = captureIo();
       const code = await main(['run', '--from', '2026-11-25', '--to', '2026-11-25T06:00:00Z'], io);
       expect(code).toBe(3);
       const failure = err.filter((l) => l.startsWith('o2-archiver:'));
@@ -65,7 +60,7 @@ describe('o2-archiver run', () => {
     [['run', '--from', 'yesterday', '--to', SAMPLE_WINDOW.to], 'not an ISO 8601 instant'],
     [['run', '--from', SAMPLE_WINDOW.from, '--to', SAMPLE_WINDOW.to, '--window', 'x'], 'unknown option --window'],
   ])('bad usage %j exits 2 with one line', async (argv, message) => {
-    const { io, err } = capture();
+    const { io, err } = captureIo();
     expect(await main(argv as string[], io)).toBe(2);
     expect(err).toHaveLength(1);
     expect(err[0]).toContain(message);
@@ -74,7 +69,7 @@ describe('o2-archiver run', () => {
   it('a malformed setting exits 2 naming it', async () => {
     process.env.MAX_ITEM_BYTES = 'ten megabytes';
     try {
-      const { io, err } = capture();
+      const { io, err } = captureIo();
       expect(await main(['run', '--from', SAMPLE_WINDOW.from, '--to', SAMPLE_WINDOW.to], io)).toBe(2);
       expect(err[0]).toContain('MAX_ITEM_BYTES');
     } finally {
