@@ -116,6 +116,32 @@ export async function findMessagesByProperty(
   return page.value.map((m) => ({ id: m.id, attachments: m.attachments ?? [] }));
 }
 
+/**
+ * Messages anywhere in the mailbox with this internetMessageId, with their
+ * attachments' names and sizes: how a beta importMime whose answer was lost is
+ * found, since its named property is only set by the PATCH after it.
+ */
+export async function findMessagesByInternetMessageId(
+  graph: GraphClient,
+  mailboxId: string,
+  internetMessageId: string,
+  options?: GraphCallOptions,
+): Promise<FoundMessage[]> {
+  const page = await graph.call(
+    'find message by Message-ID',
+    (sdk: Client) =>
+      sdk
+        .api(`/users/${seg(mailboxId)}/messages`)
+        .filter(q(`internetMessageId eq ${odataString(internetMessageId)}`))
+        .select('id')
+        .expand(q('attachments($select=name,size)'))
+        .top(10)
+        .get() as Promise<{ value: { id: string; attachments?: { name: string; size: number }[] }[] }>,
+    options,
+  );
+  return page.value.map((m) => ({ id: m.id, attachments: m.attachments ?? [] }));
+}
+
 /** Creates a message in a folder from its JSON representation; returns its id. */
 export async function createMessage(
   graph: GraphClient,

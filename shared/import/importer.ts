@@ -26,6 +26,7 @@ import {
   createFolderResolver,
   createMessage,
   deleteMessage,
+  findMessagesByInternetMessageId,
   findMessagesByProperty,
   postAttachment,
   seg,
@@ -278,6 +279,15 @@ export function createMailboxImporter(deps: MailboxImporterDeps): MailboxImporte
     throw new ArchiverError('GRAPH_ERROR', `import of ${unit.itemKey} did not settle`);
   }
 
+  /** Sets the item-id named property on a message imported from MIME (the .eml carries the id only as a header). */
+  async function markImported(mailboxId: string, messageId: string, itemId: string, call: GraphCallOptions): Promise<void> {
+    await graph.call(
+      'mark imported message',
+      (sdk) => sdk.api(`/users/${seg(mailboxId)}/messages/${seg(messageId)}`).patch({ singleValueExtendedProperties: [{ id: ITEM_ID_PROPERTY, value: itemId }] }),
+      call,
+    );
+  }
+
   /** Imports the .eml by the beta importMime action; falls back to JSON when the request would pass 4 MB. */
   async function importMime(
     mailboxId: string,
@@ -290,27 +300,35 @@ export function createMailboxImporter(deps: MailboxImporterDeps): MailboxImporte
     const eml = await staging.readItemBlob(unit.itemKey, 'message.eml');
     const base64 = eml.toString('base64');
     if (Buffer.byteLength(base64) >= MAX_REQUEST_BYTES) return importJson(mailboxId, folderId, unit, email, call, created);
-    const message = await graph.call(
-      'import MIME',
-      (sdk) =>
-        sdk
-          .api(`/users/${seg(mailboxId)}/mailFolders/${seg(folderId)}/importMime`)
-          .version('beta')
-          .header('Content-Type', 'text/plain')
-          .post(base64) as Promise<{ id: string }>,
-      { ...call, requestBytes: Buffer.byteLength(base64), idempotent: false },
-    );
-    created.messageId = message.id;
-    // The .eml carries the item id only as a header; the named property is how every later attempt finds it.
-    await graph.call(
-      'mark imported message',
-      (sdk) =>
-        sdk
-          .api(`/users/${seg(mailboxId)}/messages/${seg(message.id)}`)
-          .patch({ singleValueExtendedProperties: [{ id: ITEM_ID_PROPERTY, value: email.itemId }] }),
-      call,
-    );
-    return { messageId: message.id, missing: [] };
+    const internetMessageId = email.messageId.trim().startsWith('<') ? email.messageId.trim() : `<${email.messageId.trim()}>`;
+    // Like a JSON create, an import whose answer was lost is looked up (by its Message-ID) before it is sent again.
+    const messageId = await withRetry(
+      async (attempt) => {
+        if (attempt > 1) {
+          const found = await findMessagesByInternetMessageId(graph, mailboxId, internetMessageId, call);
+          if (found.length) return found[0].id;
+        }
+        const answer = await graph.call(
+          'import MIME',
+          (sdk) =>
+            sdk
+              .api(`/users/${seg(mailboxId)}/mailFolders/${seg(folderId)}/importMime`)
+              .version('beta')
+              .header('Content-Type', 'text/plain')
+              .post(base64) as Promise<{ id: string }>,
+          { ...call, requestBytes: Buffer.byteLength(base64), idempotent: false },
+        );
+        return answer.id;
+      },
+      graphRetry,
+      (error) => ({ retry: maybeApplied(error) }),
+      { timeScale, sleep: o.sleep },
+    ).catch((error) => {
+      throw isGraphRequestError(error) ? error : ((error as { lastError?: unknown }).lastError ?? error);
+    });
+    created.messageId = messageId;
+    await markImported(mailboxId, messageId, email.itemId, call);
+    return { messageId, missing: [] };
   }
 
   function failed(unit: ImportUnit, reason: string, detail: string): UnitResult {
@@ -337,9 +355,15 @@ export function createMailboxImporter(deps: MailboxImporterDeps): MailboxImporte
       if (claimed.takenOver) {
         // An earlier attempt crashed or lost its answers: what is in the mailbox decides.
         const found = await findMessagesByProperty(graph, mailboxId, ITEM_ID_PROPERTY, email.itemId, call);
+        if (o.importMode === 'importMime') {
+          // A MIME import that crashed before its PATCH has no named property yet: its Message-ID finds it.
+          const mid = email.messageId.trim().startsWith('<') ? email.messageId.trim() : `<${email.messageId.trim()}>`;
+          for (const m of await findMessagesByInternetMessageId(graph, mailboxId, mid, call)) if (!found.some((f) => f.id === m.id)) found.push(m);
+        }
         const keep = found.find((m) => hasAllAttachments(m, email.attachments));
         for (const m of found) if (m !== keep) await deleteMessage(graph, mailboxId, m.id, call);
         if (keep) {
+          if (o.importMode === 'importMime') await markImported(mailboxId, keep.id, email.itemId, call);
           await ledger.complete(mailboxId, unit.itemKey, { runId, owner, state: 'imported', graphMessageId: keep.id, etag: claimed.etag });
           log({ event: 'unit-recovered', mailboxId, itemKey: unit.itemKey });
           const ours = claimed.takenOver.runId === runId;

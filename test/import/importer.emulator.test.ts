@@ -233,4 +233,32 @@ describe('mailbox importer against the emulator', () => {
     const [again] = await make().importUnits('run-2', mailbox, [unitOf(sms)]);
     expect(again.outcome).toBe('duplicate');
   });
+
+  it('does not import the MIME twice when the beta importMime landed but its answer was lost', async () => {
+    const staging = new FakeStaging();
+    const sms = sampleEmail('emu-mime-lost');
+    staging.add(sms);
+    const eml = [
+      'Message-ID: ' + sms.messageId,
+      'Date: Wed, 01 May 2024 10:11:12 +0000',
+      'From: Bob <447700900123@mobile.invalid>',
+      'To: Alice <alice@contoso.com>',
+      'Subject: SMS emu-mime-lost',
+      'X-O2Archiver-Item-Id: emu-mime-lost',
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'hello',
+      '',
+    ].join('\r\n');
+    staging.blobs.set(`${sms.itemKey}/message.eml`, Buffer.from(eml));
+    const { make } = importer(staging, { importMode: 'importMime' });
+    const mailbox = user('bob@contoso.com');
+    emulator.failNext({ method: 'POST', pathPattern: /importMime$/, status: 504, code: 'GatewayTimeout', afterExecution: true });
+    const [result] = await make().importUnits('run-1', mailbox, [unitOf(sms)]);
+    expect(result.outcome).toBe('imported');
+    const found = emulator.store.listMessages('bob@contoso.com').filter((m) => m.internetMessageId === sms.messageId);
+    expect(found).toHaveLength(1);
+    expect(emulator.store.itemIdOf(found[0])).toBe('emu-mime-lost');
+  });
 });
