@@ -22,10 +22,10 @@ export interface TestStack {
 export async function startTestStack(options: Partial<LocalStackOptions> & { runnerTimeScale?: number } = {}): Promise<TestStack> {
   const stateDir = options.stateDir ?? mkdtempSync(path.join(os.tmpdir(), 'o2-stack-'));
   const stack = await startLocalStack({
+    ...options,
     stateDir,
     env: { RETRY_TIME_SCALE: '0.01', QUEUE_VISIBILITY_TIMEOUT_SECONDS: '30', ...options.env },
     sample: { generatedItems: 24, bigItems: false, ...options.sample },
-    ...options,
   });
   const runner = await createLocalRunner({ settings: stack.settings, timeScale: options.runnerTimeScale ?? 0.01 });
   const mapping = createMappingStore(runner.infra.storage.container(ContainerNames.mapping), { defaultRegion: 'GB' });
