@@ -333,11 +333,10 @@ var storageSettings = {
   AzureWebJobsStorage__clientId: identity.properties.clientId
 }
 
-// Graph credential. shared/graph/client.ts uses the managed identity whenever
-// AZURE_CLIENT_ID is set, and the app's storage clients (DefaultAzureCredential)
-// also pick their identity by AZURE_CLIENT_ID. So with a client secret,
-// AZURE_CLIENT_ID stays unset and the app's storage clients use the system-assigned
-// identity this template then adds (with the same storage roles).
+// Graph credential. An app registration given in GRAPH_* wins over the managed
+// identity (shared/graph/client.ts). With a client secret this template still
+// leaves AZURE_CLIENT_ID unset, and the app's storage clients (DefaultAzureCredential)
+// use the system-assigned identity it then adds (with the same storage roles).
 var graphSettings = useGraphSecret
   ? {
       GRAPH_TENANT_ID: graphTenantId

@@ -117,10 +117,11 @@ class StaticTokenProvider implements AuthenticationProvider {
   }
 }
 
+/**
+ * An app registration given for Graph wins; otherwise the managed identity. AZURE_CLIENT_ID
+ * also names the identity that reaches storage, so its presence alone must not decide Graph's credential.
+ */
 function chooseCredential(settings: Settings): { credential: TokenCredential; kind: CredentialKind } {
-  if (settings.AZURE_CLIENT_ID) {
-    return { credential: new ManagedIdentityCredential({ clientId: settings.AZURE_CLIENT_ID }), kind: 'managed-identity' };
-  }
   const tenant = settings.GRAPH_TENANT_ID;
   const client = settings.GRAPH_CLIENT_ID;
   if (tenant && client && settings.GRAPH_CLIENT_SECRET) {
@@ -131,6 +132,9 @@ function chooseCredential(settings: Settings): { credential: TokenCredential; ki
       credential: new ClientCertificateCredential(tenant, client, { certificatePath: settings.GRAPH_CLIENT_CERTIFICATE_PATH }),
       kind: 'client-certificate',
     };
+  }
+  if (settings.AZURE_CLIENT_ID) {
+    return { credential: new ManagedIdentityCredential({ clientId: settings.AZURE_CLIENT_ID }), kind: 'managed-identity' };
   }
   const missing = !tenant ? 'GRAPH_TENANT_ID' : !client ? 'GRAPH_CLIENT_ID' : 'GRAPH_CLIENT_SECRET';
   throw new ArchiverError(
