@@ -50,6 +50,7 @@ const SettingsSchema = z.object({
   // The project's additions (docs/settings.md).
   SLICE_MINUTES: intIn(5, 24 * 60).default(60),
   SOURCE_PAGE_SIZE: intIn(1, 1000).default(500),
+  SOURCE_REQUEST_TIMEOUT_SECONDS: intIn(1, 600).default(60),
   QUEUE_BATCH_SIZE: intIn(1, 32).default(32),
   QUEUE_VISIBILITY_TIMEOUT_SECONDS: intIn(1, 7 * 24 * 3600).default(300),
   MAX_DEQUEUE_COUNT: intIn(1, 100).default(5),

@@ -255,6 +255,7 @@ export function teleMessageSourceFromSettings(settings: Settings, log?: (line: s
     password: settings.TELEMESSAGE_PASSWORD,
     pageSize: settings.SOURCE_PAGE_SIZE,
     timeScale: settings.RETRY_TIME_SCALE,
+    requestTimeoutInMs: settings.SOURCE_REQUEST_TIMEOUT_SECONDS * 1000,
     log,
   });
 }
