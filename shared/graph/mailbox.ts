@@ -101,19 +101,7 @@ export async function findMessagesByProperty(
   options?: GraphCallOptions,
 ): Promise<FoundMessage[]> {
   const filter = `singleValueExtendedProperties/any(ep: ep/id eq ${odataString(propertyId)} and ep/value eq ${odataString(value)})`;
-  const page = await graph.call(
-    'find message by item id',
-    (sdk: Client) =>
-      sdk
-        .api(`/users/${seg(mailboxId)}/messages`)
-        .filter(q(filter))
-        .select('id')
-        .expand(q('attachments($select=name,size)'))
-        .top(10)
-        .get() as Promise<{ value: { id: string; attachments?: { name: string; size: number }[] }[] }>,
-    options,
-  );
-  return page.value.map((m) => ({ id: m.id, attachments: m.attachments ?? [] }));
+  return findMessages(graph, mailboxId, 'find message by item id', filter, options);
 }
 
 /**
@@ -127,12 +115,16 @@ export async function findMessagesByInternetMessageId(
   internetMessageId: string,
   options?: GraphCallOptions,
 ): Promise<FoundMessage[]> {
+  return findMessages(graph, mailboxId, 'find message by Message-ID', `internetMessageId eq ${odataString(internetMessageId)}`, options);
+}
+
+async function findMessages(graph: GraphClient, mailboxId: string, what: string, filter: string, options?: GraphCallOptions): Promise<FoundMessage[]> {
   const page = await graph.call(
-    'find message by Message-ID',
+    what,
     (sdk: Client) =>
       sdk
         .api(`/users/${seg(mailboxId)}/messages`)
-        .filter(q(`internetMessageId eq ${odataString(internetMessageId)}`))
+        .filter(q(filter))
         .select('id')
         .expand(q('attachments($select=name,size)'))
         .top(10)
