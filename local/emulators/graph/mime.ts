@@ -46,18 +46,14 @@ export async function renderMime(message: StoredMessage): Promise<Buffer> {
   });
 }
 
-export interface ParsedMime {
-  subject: string;
-  from: EmailAddressJson | null;
-  sender: EmailAddressJson | null;
-  toRecipients: EmailAddressJson[];
-  ccRecipients: EmailAddressJson[];
-  bccRecipients: EmailAddressJson[];
-  replyTo: EmailAddressJson[];
-  internetMessageId: string | null;
+/** A message parsed from MIME: the fields it shares with a stored message, plus what only MIME has. */
+export interface ParsedMime
+  extends Pick<
+    StoredMessage,
+    'subject' | 'from' | 'sender' | 'toRecipients' | 'ccRecipients' | 'bccRecipients' | 'replyTo' | 'internetMessageId' | 'body'
+  > {
   date: string | null;
   headers: { name: string; value: string }[];
-  body: { contentType: 'text' | 'html'; content: string };
   attachments: { name: string; contentType: string; content: Buffer; isInline: boolean; contentId: string | null }[];
 }
 
