@@ -69,17 +69,8 @@ export interface Ledger {
   get(mailboxId: string, itemKey: string): Promise<LedgerEntry | undefined>;
 }
 
-interface Row {
-  partitionKey: string;
-  rowKey: string;
-  state: LedgerState;
-  runId: string;
-  graphMessageId?: string;
-  claimedBy: string;
-  claimedAt: string;
-  leaseExpiresAt: string;
-  updatedAt: string;
-}
+/** A ledger entry as a table row: keyed by mailbox (partition) and item (row); the ETag lives beside it. */
+type Row = Omit<LedgerEntry, 'mailboxId' | 'itemKey' | 'etag'> & { partitionKey: string; rowKey: string };
 
 function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number })?.statusCode;
