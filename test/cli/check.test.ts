@@ -2,22 +2,10 @@
  * `o2-archiver check` against the emulators: what works, what to fix, and the exit code.
  */
 import { main } from '../../local/cli/main';
-import { captureIo, useStackEnvironment } from '../support/cli';
-import { startTestStack, type TestStack } from '../support/stack';
+import { captureIo, stackForCli } from '../support/cli';
 
 describe('o2-archiver check', () => {
-  let env: TestStack;
-  let restore: () => void = () => undefined;
-
-  beforeAll(async () => {
-    env = await startTestStack();
-    restore = useStackEnvironment(env);
-  });
-
-  afterAll(async () => {
-    restore();
-    await env?.stack.stop();
-  });
+  const stack = stackForCli();
 
   it('logs in to both services, reads from each, and exits 0', async () => {
     const { io, out } = captureIo();
@@ -36,7 +24,7 @@ describe('o2-archiver check', () => {
       expect(line).toContain('TELEMESSAGE_PASSWORD');
       expect(out.some((l) => /^Graph: OK/.test(l))).toBe(true);
     } finally {
-      process.env.TELEMESSAGE_PASSWORD = env.stack.env.TELEMESSAGE_PASSWORD;
+      process.env.TELEMESSAGE_PASSWORD = stack.env.stack.env.TELEMESSAGE_PASSWORD;
     }
   });
 
@@ -47,7 +35,7 @@ describe('o2-archiver check', () => {
       expect(await main(['check'], io)).toBe(1);
       expect(out.some((l) => l.startsWith('Graph: FAIL'))).toBe(true);
     } finally {
-      process.env.GRAPH_DEV_TOKEN = env.stack.env.GRAPH_DEV_TOKEN;
+      process.env.GRAPH_DEV_TOKEN = stack.env.stack.env.GRAPH_DEV_TOKEN;
     }
   });
 });

@@ -6,22 +6,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { main } from '../../local/cli/main';
-import { captureIo, useStackEnvironment } from '../support/cli';
-import { startTestStack, SAMPLE_WINDOW, type TestStack } from '../support/stack';
+import { captureIo, stackForCli } from '../support/cli';
+import { SAMPLE_WINDOW } from '../support/stack';
 
 describe('o2-archiver run', () => {
-  let env: TestStack;
-  let restore: () => void = () => undefined;
-
-  beforeAll(async () => {
-    env = await startTestStack();
-    restore = useStackEnvironment(env);
-  });
-
-  afterAll(async () => {
-    restore();
-    await env?.stack.stop();
-  });
+  const stack = stackForCli();
 
   it('runs a window, writes the report and its failures CSV, and exits 0 when completed', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'o2-cli-'));
@@ -50,7 +39,7 @@ describe('o2-archiver run', () => {
       expect(failure[0]).toContain('TELEMESSAGE_PASSWORD');
       expect(err.join('\n')).not.toMatch(/\n\s+at /);
     } finally {
-      process.env.TELEMESSAGE_PASSWORD = env.stack.env.TELEMESSAGE_PASSWORD;
+      process.env.TELEMESSAGE_PASSWORD = stack.env.stack.env.TELEMESSAGE_PASSWORD;
     }
   });
 

@@ -1,6 +1,6 @@
 /** Running the command line in-process: captured output, and the environment pointed at a test stack. */
 import type { CommandIo } from '../../local/cli/main';
-import type { TestStack } from './stack';
+import { startTestStack, type TestStack } from './stack';
 
 /** An io that keeps every line written to stdout and stderr. */
 export function captureIo(): { io: CommandIo; out: string[]; err: string[] } {
@@ -15,5 +15,28 @@ export function useStackEnvironment(env: TestStack): () => void {
   Object.assign(process.env, env.stack.env, { RETRY_TIME_SCALE: '0.01' });
   return () => {
     process.env = saved;
+  };
+}
+
+/**
+ * Starts a test stack before the enclosing describe's tests and points the
+ * environment at it; stops and restores after. Read `.env` inside tests.
+ */
+export function stackForCli(): { readonly env: TestStack } {
+  const holder: { env?: TestStack } = {};
+  let restore: () => void = () => undefined;
+  beforeAll(async () => {
+    holder.env = await startTestStack();
+    restore = useStackEnvironment(holder.env);
+  });
+  afterAll(async () => {
+    restore();
+    await holder.env?.stack.stop();
+  });
+  return {
+    get env(): TestStack {
+      if (!holder.env) throw new Error('the test stack is not started yet');
+      return holder.env;
+    },
   };
 }
