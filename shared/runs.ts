@@ -194,6 +194,14 @@ export class RunStore {
     return listJson<RunUnitRow>(this.tables.units, runId);
   }
 
+  /** The unit rows of one mailbox in the run: a row-key range, so an import step never reads the whole run. */
+  async listUnitsOfMailbox(runId: string, mailboxId: string): Promise<RunUnitRow[]> {
+    // Row keys are `<mailbox>|<itemKey>`; '}' sorts right after '|', so this range holds exactly that mailbox.
+    const prefix = `${safeKey(mailboxId)}|`;
+    const upper = `${safeKey(mailboxId)}}`;
+    return listJson<RunUnitRow>(this.tables.units, runId, ` and RowKey ge '${escape(prefix)}' and RowKey lt '${escape(upper)}'`);
+  }
+
   /** Marks a mailbox of the run as planned for import; false when it already was (a retried plan). */
   async markMailboxPlanned(runId: string, mailboxId: string): Promise<boolean> {
     try {
@@ -219,9 +227,9 @@ function escape(value: string): string {
   return value.replace(/'/g, "''");
 }
 
-async function listJson<T>(table: TableClient, partition: string): Promise<T[]> {
+async function listJson<T>(table: TableClient, partition: string, andFilter = ''): Promise<T[]> {
   const rows: T[] = [];
-  for await (const e of table.listEntities<{ json: string }>({ queryOptions: { filter: `PartitionKey eq '${escape(partition)}'` } })) {
+  for await (const e of table.listEntities<{ json: string }>({ queryOptions: { filter: `PartitionKey eq '${escape(partition)}'${andFilter}` } })) {
     rows.push(JSON.parse(e.json) as T);
   }
   return rows;

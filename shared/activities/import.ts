@@ -54,7 +54,7 @@ export async function importMailbox(context: ActivityContext): Promise<StageBatc
       const { runId, offset } = message.body;
       const list = await readUnitList(message.body);
       const end = Math.min(list.units.length, offset + settings.IMPORT_UNITS_PER_ACTIVITY);
-      const current = new Map((await runs.listUnits(runId)).filter((u) => u.mailboxId === list.mailbox.objectId).map((u) => [u.itemKey, u]));
+      const current = new Map((await runs.listUnitsOfMailbox(runId, list.mailbox.objectId)).map((u) => [u.itemKey, u]));
       // After a crash some units already have their outcome: only the rest go to Graph.
       const pending = (u: ImportUnit) => (current.get(u.itemKey)?.outcome ?? 'pending') === 'pending';
       // Small steps under a time budget: big items paced at 150 MB per 5 minutes must not outrun the function timeout.
