@@ -71,3 +71,18 @@ export function parseInstant(value: string, optionName: string): string {
 export function usage(message: string): ArchiverError {
   return new ArchiverError('BAD_USAGE', message);
 }
+
+/** Runs the subcommand named by the first positional, or throws a usage error listing them. */
+export async function dispatchSubcommand<Io>(
+  command: string,
+  subcommands: Record<string, (args: ParsedArgs, rest: string[], io: Io) => Promise<number>>,
+  synopsis: string,
+  args: ParsedArgs,
+  io: Io,
+): Promise<number> {
+  const [sub, ...rest] = args.positionals;
+  if (sub === undefined) throw usage(`${command} needs a subcommand: ${synopsis}`);
+  const run = Object.hasOwn(subcommands, sub) ? subcommands[sub] : undefined;
+  if (!run) throw usage(`unknown ${command} subcommand '${sub}': use ${synopsis}`);
+  return run(args, rest, io);
+}

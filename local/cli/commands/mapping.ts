@@ -9,27 +9,13 @@ import { ContainerNames } from '../../../shared/names';
 import { createStorageClients } from '../../../shared/storage';
 import { formatMappingCsv, parseMappingCsv, type MappingValidation } from '../../../shared/mapping/csv';
 import { createMappingStore } from '../../../shared/mapping/store';
-import { allowOptions, usage, type ParsedArgs } from '../args';
+import { allowOptions, dispatchSubcommand, usage, type ParsedArgs } from '../args';
 import type { Command, CommandIo } from '../main';
 
 const SUBCOMMANDS = 'validate <file.csv> [--json] | upload <file.csv> | show [--json]';
 
 /** `o2-archiver mapping …`: dispatches to validate, upload or show and returns the exit code. */
-export const mappingCommand: Command = async (args, io) => {
-  const [sub, ...rest] = args.positionals;
-  switch (sub) {
-    case 'validate':
-      return validate(args, rest, io);
-    case 'upload':
-      return upload(args, rest, io);
-    case 'show':
-      return show(args, rest, io);
-    case undefined:
-      throw usage(`mapping needs a subcommand: ${SUBCOMMANDS}`);
-    default:
-      throw usage(`unknown mapping subcommand '${sub}': use ${SUBCOMMANDS}`);
-  }
-};
+export const mappingCommand: Command = (args, io) => dispatchSubcommand('mapping', { validate, upload, show }, SUBCOMMANDS, args, io);
 
 async function validate(args: ParsedArgs, rest: string[], io: CommandIo): Promise<number> {
   allowOptions(args, ['json']);

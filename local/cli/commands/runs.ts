@@ -9,25 +9,13 @@ import { failuresCsv } from '../../../shared/report';
 import { formatAge, readBacklog } from '../../../shared/backlog';
 import { watermarkStoreOf } from '../../../shared/watermark';
 import { loadReport, recentRuns } from '../../../shared/http/views';
-import { allowOptions, optionalOption, usage, type ParsedArgs } from '../args';
+import { allowOptions, dispatchSubcommand, optionalOption, usage, type ParsedArgs } from '../args';
 import type { Command, CommandIo } from '../main';
 
 const SUBCOMMANDS = 'list [--limit N] [--json] | show <runId> [--format json|csv]';
 
 /** `o2-archiver runs …`: dispatches to list or show and returns the exit code. */
-export const runsCommand: Command = async (args, io) => {
-  const [sub, ...rest] = args.positionals;
-  switch (sub) {
-    case 'list':
-      return list(args, rest, io);
-    case 'show':
-      return show(args, rest, io);
-    case undefined:
-      throw usage(`runs needs a subcommand: ${SUBCOMMANDS}`);
-    default:
-      throw usage(`unknown runs subcommand '${sub}': use ${SUBCOMMANDS}`);
-  }
-};
+export const runsCommand: Command = (args, io) => dispatchSubcommand('runs', { list, show }, SUBCOMMANDS, args, io);
 
 async function list(args: ParsedArgs, rest: string[], io: CommandIo): Promise<number> {
   allowOptions(args, ['limit', 'json']);
