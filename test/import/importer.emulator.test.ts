@@ -70,6 +70,25 @@ function importer(staging: FakeStaging, options: Partial<MailboxImporterOptions>
 
 const unitOf = (e: { itemKey: string; itemId: string; itemType: ImportUnit['itemType'] }): ImportUnit => ({ itemKey: e.itemKey, itemId: e.itemId, itemType: e.itemType });
 
+/** A plain-text .eml of an SMS, as the converter would store it (for the importMime tests). */
+function plainEml(sms: { messageId: string; itemId: string }): Buffer {
+  return Buffer.from(
+    [
+      'Message-ID: ' + sms.messageId,
+      'Date: Wed, 01 May 2024 10:11:12 +0000',
+      'From: Bob <447700900123@mobile.invalid>',
+      'To: Alice <alice@contoso.com>',
+      `Subject: SMS ${sms.itemId}`,
+      `X-O2Archiver-Item-Id: ${sms.itemId}`,
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'hello',
+      '',
+    ].join('\r\n'),
+  );
+}
+
 describe('Graph client against the emulator', () => {
   it('reaches the emulator over https with the token only when the emulator’s certificate is trusted', async () => {
     const trusted = createGraphClient(settings());
@@ -209,20 +228,7 @@ describe('mailbox importer against the emulator', () => {
     const staging = new FakeStaging();
     const sms = sampleEmail('emu-mime-1');
     staging.add(sms);
-    const eml = [
-      'Message-ID: ' + sms.messageId,
-      'Date: Wed, 01 May 2024 10:11:12 +0000',
-      'From: Bob <447700900123@mobile.invalid>',
-      'To: Alice <alice@contoso.com>',
-      'Subject: SMS emu-mime-1',
-      'X-O2Archiver-Item-Id: emu-mime-1',
-      'MIME-Version: 1.0',
-      'Content-Type: text/plain; charset=utf-8',
-      '',
-      'hello',
-      '',
-    ].join('\r\n');
-    staging.blobs.set(`${sms.itemKey}/message.eml`, Buffer.from(eml));
+    staging.blobs.set(`${sms.itemKey}/message.eml`, plainEml(sms));
     const { make } = importer(staging, { importMode: 'importMime' });
     const mailbox = user('bob@contoso.com');
     const [result] = await make().importUnits('run-1', mailbox, [unitOf(sms)]);
@@ -238,20 +244,7 @@ describe('mailbox importer against the emulator', () => {
     const staging = new FakeStaging();
     const sms = sampleEmail('emu-mime-lost');
     staging.add(sms);
-    const eml = [
-      'Message-ID: ' + sms.messageId,
-      'Date: Wed, 01 May 2024 10:11:12 +0000',
-      'From: Bob <447700900123@mobile.invalid>',
-      'To: Alice <alice@contoso.com>',
-      'Subject: SMS emu-mime-lost',
-      'X-O2Archiver-Item-Id: emu-mime-lost',
-      'MIME-Version: 1.0',
-      'Content-Type: text/plain; charset=utf-8',
-      '',
-      'hello',
-      '',
-    ].join('\r\n');
-    staging.blobs.set(`${sms.itemKey}/message.eml`, Buffer.from(eml));
+    staging.blobs.set(`${sms.itemKey}/message.eml`, plainEml(sms));
     const { make } = importer(staging, { importMode: 'importMime' });
     const mailbox = user('bob@contoso.com');
     emulator.failNext({ method: 'POST', pathPattern: /importMime$/, status: 504, code: 'GatewayTimeout', afterExecution: true });
