@@ -60,7 +60,12 @@ export class FaultInjector {
   private readonly rules: (FailRule & { remaining: number })[] = [];
   readonly injected: Record<string, number> = {};
 
-  constructor(public rate: number, private readonly seed: string) {}
+  constructor(
+    public rate: number,
+    private readonly seed: string,
+    /** Retry-After of random 429/503 faults; seeded 1 or 2 s when not given. */
+    private readonly retryAfterInSeconds?: number,
+  ) {}
 
   /** Queues a one-off failure for the next matching request(s). */
   failNext(rule: FailRule): void {
@@ -112,7 +117,7 @@ export class FaultInjector {
       status: d.status,
       code: d.code,
       message: d.message,
-      retryAfterInSeconds: retryable ? 1 + Math.floor(draw(this.seed, key, n, 'wait') * 2) : undefined,
+      retryAfterInSeconds: retryable ? (this.retryAfterInSeconds ?? 1 + Math.floor(draw(this.seed, key, n, 'wait') * 2)) : undefined,
       afterExecution,
     };
   }

@@ -25,6 +25,8 @@ export interface MailSettings {
   uploadBaseUrl: string;
   /** Exchange Online's default maximum message size (35 MB), attachments included. */
   maxMessageBytes: number;
+  /** A new message is invisible to \$filter for this long (an index that lags the store); 0 by default. */
+  filterLagInMs: number;
 }
 
 const MIN_UPLOAD_SESSION_BYTES = 3 * 1024 * 1024;
@@ -302,7 +304,8 @@ export class MailRoutes {
     if (filterText !== null) {
       node = this.parse(filterText, messageSemantics);
       const n = node;
-      messages = messages.filter((m) => matchesFilter(n, fullMessage(m), messageSemantics));
+      const lag = this.settings().filterLagInMs;
+      messages = messages.filter((m) => !(lag > 0 && this.store.storedWithin(m.id, lag)) && matchesFilter(n, fullMessage(m), messageSemantics));
     }
     const orderby = ctx.query.get('$orderby');
     const order: { prop: string; desc: boolean }[] = orderby === null
@@ -517,9 +520,22 @@ export class MailRoutes {
     return json(200, { '@odata.context': `${ctx.baseUrl}/$metadata#users('${user.id}')/messages/$entity`, ...messageJson(m, ctx, { select: null, expand: [] }) });
   }
 
-  /** `DELETE …/messages/{id}`. */
-  deleteMessage(user: TenantUser, id: string): GraphResponse {
-    this.message(user, id);
+  /**
+   * `DELETE …/messages/{id}`: as in Exchange, the message moves to Deleted
+   * Items (with a new id, still carrying its properties); a DELETE of a
+   * message already in Deleted Items removes it from the mailbox's view.
+   */
+  async deleteMessage(user: TenantUser, id: string): Promise<GraphResponse> {
+    const m = this.message(user, id);
+    const deletedItems = this.store.findFolder(user.id, 'deleteditems')!;
+    if (m.folderId === deletedItems.id) this.store.deleteMessage(user.id, id);
+    else await this.store.moveMessage(user.id, id, deletedItems.id);
+    return { status: 204 };
+  }
+
+  /** `POST …/messages/{id}/permanentDelete`: gone from every folder at once (to the Purges dumpster, out of any client's reach). */
+  permanentDeleteMessage(user: TenantUser, id: string, folderId?: string): GraphResponse {
+    this.message(user, id, folderId);
     this.store.deleteMessage(user.id, id);
     return { status: 204 };
   }

@@ -4,7 +4,7 @@
  *
  *   node dist/local/emulators/graph/main.js --users tenant.json [--state-dir .local]
  *        [--port 0] [--token dev-token] [--fault-rate 0] [--seed 1] [--upload-session-status answer|refuse]
- *        [--latency-ms 0]
+ *        [--latency-ms 0] [--filter-lag-ms 0] [--fault-retry-after-seconds N]
  *
  * `tenant.json` is an array of TenantUserInput. When listening it prints one
  * JSON line `{"url","betaUrl","port","caCertPath","token","pid"}` on stdout;
@@ -32,6 +32,10 @@ export async function main(argv: string[]): Promise<void> {
     uploadSessionStatus: optionalOption(args, 'upload-session-status') === 'refuse' ? 'refuse' : undefined,
     // Holds each mailbox request this long, so that a test can stop a client half-way through its work.
     latencyInMs: numberOption(args, 'latency-ms'),
+    // A new message stays out of $filter answers this long (the importer's GRAPH_LOOKUP_SETTLE_SECONDS answers it).
+    filterLagInMs: numberOption(args, 'filter-lag-ms'),
+    // Throttling answers that outlast the importer's claim lease, for the race drill.
+    faultRetryAfterInSeconds: numberOption(args, 'fault-retry-after-seconds'),
     log: args.options.has('log'),
   });
   serveUntilSignalled(

@@ -47,6 +47,7 @@ export interface RuntimeOptions {
   nonDraftAttachments: NonDraftAttachments;
   uploadSessionStatus: UploadSessionStatusMode;
   latencyInMs: number;
+  filterLagInMs: number;
   limits: Partial<GraphLimits>;
   log: boolean;
 }
@@ -105,6 +106,7 @@ class GraphEmulatorServer {
   private nonDraftAttachments: NonDraftAttachments;
   private uploadSessionStatus: UploadSessionStatusMode;
   private latencyInMs: number;
+  private filterLagInMs: number;
   private log: boolean;
   private requests = 0;
   uploadBaseUrl = '';
@@ -114,17 +116,19 @@ class GraphEmulatorServer {
     this.nonDraftAttachments = options.nonDraftAttachments ?? 'allow';
     this.uploadSessionStatus = options.uploadSessionStatus ?? 'answer';
     this.latencyInMs = options.latencyInMs ?? 0;
+    this.filterLagInMs = options.filterLagInMs ?? 0;
     this.log = options.log ?? false;
     this.store = new GraphStore(options.users ?? [], options.stateDir);
     const rate = options.faultRate ?? Number(process.env.GRAPH_EMULATOR_FAULT_RATE ?? 0);
     const seed = String(options.seed ?? process.env.EMULATOR_SEED ?? 1);
-    this.faults = new FaultInjector(Number.isFinite(rate) ? rate : 0, seed);
+    this.faults = new FaultInjector(Number.isFinite(rate) ? rate : 0, seed, options.faultRetryAfterInSeconds);
     this.throttle = new MailboxThrottle(() => this.limits);
     this.mail = new MailRoutes(this.store, (): MailSettings => ({
       nonDraftAttachments: this.nonDraftAttachments,
       uploadSessionTtlInMs: options.uploadSessionTtlInMs ?? 15 * 60_000,
       uploadBaseUrl: this.uploadBaseUrl,
       maxMessageBytes: 35 * 1024 * 1024,
+      filterLagInMs: this.filterLagInMs,
     }));
   }
 
@@ -134,6 +138,7 @@ class GraphEmulatorServer {
       case 'nonDraftAttachments': this.nonDraftAttachments = value as NonDraftAttachments; break;
       case 'uploadSessionStatus': this.uploadSessionStatus = value as UploadSessionStatusMode; break;
       case 'latencyInMs': this.latencyInMs = value as number; break;
+      case 'filterLagInMs': this.filterLagInMs = value as number; break;
       case 'limits': this.limits = { ...this.limits, ...(value as Partial<GraphLimits>) }; break;
       case 'log': this.log = value as boolean; break;
       default: throw new RangeError(`unknown option ${String(name)}`);
@@ -359,6 +364,12 @@ class GraphEmulatorServer {
       throw this.methodNotAllowed();
     }
     const sub = rest[0];
+    if (/^(microsoft\.graph\.)?permanentdelete$/i.test(sub) && rest.length === 1) {
+      if (m !== 'POST') throw this.methodNotAllowed();
+      // "Don't supply a request body for this method."
+      if (ctx.body.length > 0) throw new GraphHttpError(400, 'BadRequest', 'The action permanentDelete takes no request body.');
+      return this.mail.permanentDeleteMessage(user, id, folderId);
+    }
     if (sub === '$value' && rest.length === 1) {
       if (m !== 'GET') throw this.methodNotAllowed();
       return this.mail.getMessageMime(user, id);

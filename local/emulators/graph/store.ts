@@ -97,6 +97,8 @@ export class GraphStore {
   readonly users: TenantUser[];
   private readonly mailboxes = new Map<string, Mailbox>();
   private readonly sessions = new Map<string, { meta: UploadSession; chunks: Buffer[] }>();
+  /** When each message was first stored in this process (for the \$filter lag switch). */
+  private readonly storedAt = new Map<string, number>();
 
   constructor(users: TenantUserInput[], readonly stateDir?: string) {
     this.users = users.map((u) => ({
@@ -183,16 +185,36 @@ export class GraphStore {
 
   /** Saves a new or changed message: JSON state and its .eml, before the caller answers. */
   async putMessage(userId: string, message: StoredMessage): Promise<void> {
+    if (!this.storedAt.has(message.id)) this.storedAt.set(message.id, Date.now());
     this.mailbox(userId).messages.set(message.id, message);
     if (!this.stateDir) return;
     atomicWrite(this.messageFile(userId, message.id), JSON.stringify(message));
     await this.writeEml(userId, message);
   }
 
+  /** True when a message was stored less than `lagInMs` ago: a \$filter does not see it yet. */
+  storedWithin(messageId: string, lagInMs: number): boolean {
+    const at = this.storedAt.get(messageId);
+    return at !== undefined && Date.now() - at < lagInMs;
+  }
+
+  /**
+   * Moves a message to another folder as Exchange does: the moved item gets a
+   * new id (ids are not immutable by default) and keeps everything else.
+   */
+  async moveMessage(userId: string, messageId: string, folderId: string): Promise<StoredMessage> {
+    const old = this.mailbox(userId).messages.get(messageId)!;
+    const moved: StoredMessage = { ...old, id: newExchangeId(), folderId };
+    this.deleteMessage(userId, messageId);
+    await this.putMessage(userId, moved);
+    return moved;
+  }
+
   /** Removes a message and its files. */
   deleteMessage(userId: string, messageId: string): void {
     const mb = this.mailbox(userId);
     mb.messages.delete(messageId);
+    this.storedAt.delete(messageId);
     if (!this.stateDir) return;
     rmSync(this.messageFile(userId, messageId), { force: true });
     const rel = mb.emlPaths.get(messageId);

@@ -64,6 +64,14 @@ export interface GraphEmulatorOptions {
   uploadSessionStatus?: UploadSessionStatusMode;
   /** Extra time every mailbox request takes, so that tests can hold requests in flight. Default 0. */
   latencyInMs?: number;
+  /**
+   * A new message stays invisible to \$filter for this long, as if the query
+   * ran on an index that lags the store (Graph documents no read-after-write
+   * guarantee for \$filter). Default 0.
+   */
+  filterLagInMs?: number;
+  /** Retry-After of the random 429/503 faults, in seconds; default 1 or 2 (seeded). */
+  faultRetryAfterInSeconds?: number;
   /** Lifetime of an upload session. Default 15 minutes. */
   uploadSessionTtlInMs?: number;
   /** Host name put in upload URLs; differs from the Graph host as outlook.office.com does. Default `localhost`. */

@@ -213,6 +213,47 @@ describe('messages', () => {
     expect(gone.json.error.code).toBe('ErrorItemNotFound');
   });
 
+  it('moves a deleted message to Deleted Items, new id and item id kept, as Exchange does; a DELETE there removes it', async () => {
+    const created = await api.post(messages(), archivedMessage('item-soft-deleted'));
+    const byItem = (path: string) => api.get(`${path}?$filter=${enc(`singleValueExtendedProperties/any(ep: ep/id eq '${ITEM_PROP}' and ep/value eq 'item-soft-deleted')`)}&$select=id`);
+    expect((await api.del(`/users/alice@contoso.test/messages/${enc(created.json.id)}`)).status).toBe(204);
+    expect((await byItem(messages())).json.value).toHaveLength(0);
+    const inDeleted = (await byItem('/users/alice@contoso.test/mailFolders/deleteditems/messages')).json.value;
+    expect(inDeleted).toHaveLength(1);
+    expect(inDeleted[0].id).not.toBe(created.json.id);
+    // A look-up over the whole mailbox still finds the deleted copy: only the archive folder is the archive.
+    expect((await byItem('/users/alice@contoso.test/messages')).json.value.map((m: { id: string }) => m.id)).toEqual([inDeleted[0].id]);
+    expect((await api.del(`/users/alice@contoso.test/messages/${enc(inDeleted[0].id)}`)).status).toBe(204);
+    expect((await byItem('/users/alice@contoso.test/messages')).json.value).toHaveLength(0);
+  });
+
+  it('removes a message for good with permanentDelete (no body), from any folder at once', async () => {
+    const created = await api.post(messages(), archivedMessage('item-purged'));
+    const id = enc(created.json.id);
+    const withBody = await api.post(`/users/alice@contoso.test/messages/${id}/permanentDelete`, {});
+    expect(withBody.status).toBe(400);
+    expect((await api.post(`/users/alice@contoso.test/messages/${id}/permanentDelete`, undefined)).status).toBe(204);
+    const all = await api.get(`/users/alice@contoso.test/messages?$filter=${enc(`singleValueExtendedProperties/any(ep: ep/id eq '${ITEM_PROP}' and ep/value eq 'item-purged')`)}`);
+    expect(all.json.value).toHaveLength(0);
+    const again = await api.post(`/users/alice@contoso.test/messages/${id}/permanentDelete`, undefined);
+    expect(again.status).toBe(404);
+    expect(again.json.error.code).toBe('ErrorItemNotFound');
+  });
+
+  it('with filterLagInMs, keeps a new message out of $filter answers for that long, while a GET by id sees it at once', async () => {
+    emulator.setOption('filterLagInMs', 300);
+    try {
+      const created = await api.post(messages(), archivedMessage('item-lagging'));
+      const q = () => api.get(messages(`?$filter=${enc(`singleValueExtendedProperties/any(ep: ep/id eq '${ITEM_PROP}' and ep/value eq 'item-lagging')`)}&$select=id`));
+      expect((await q()).json.value).toHaveLength(0);
+      expect((await api.get(`/users/alice@contoso.test/messages/${enc(created.json.id)}`)).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      expect((await q()).json.value).toHaveLength(1);
+    } finally {
+      emulator.setOption('filterLagInMs', 0);
+    }
+  });
+
   it('keeps a saved message received when PR_MESSAGE_FLAGS is patched, and refuses draft-only properties', async () => {
     const created = await api.post(messages(), archivedMessage('item-patch'));
     const patched = await api.patch(`/users/alice@contoso.test/messages/${enc(created.json.id)}`, { singleValueExtendedProperties: [{ id: 'Integer 0x0E07', value: '8' }] });
