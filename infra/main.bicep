@@ -135,6 +135,8 @@ param tuning object = {
   IMPORT_ACTIVITY_BUDGET_SECONDS: '240'
   GRAPH_MAX_CONCURRENT_PER_MAILBOX: '4'
   RETRY_TIME_SCALE: '1'
+  IMPORT_LEASE_SECONDS: '300'
+  GRAPH_LOOKUP_SETTLE_SECONDS: '10'
 }
 
 // ---------------------------------------------------------------- names

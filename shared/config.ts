@@ -59,6 +59,10 @@ const SettingsSchema = z.object({
   IMPORT_ACTIVITY_BUDGET_SECONDS: intIn(10, 3600).default(240),
   GRAPH_MAX_CONCURRENT_PER_MAILBOX: intIn(1, 4).default(4),
   RETRY_TIME_SCALE: z.coerce.number().min(0.0001).max(1).default(1),
+  // The ledger claim on an import unit: renewed while its worker works; after a crash another worker takes the unit over once it lapses.
+  IMPORT_LEASE_SECONDS: intIn(5, 3600).default(300),
+  // How long after a copy may have landed a mailbox look-up that finds nothing is believed (Graph's $filter has no documented read-after-write guarantee).
+  GRAPH_LOOKUP_SETTLE_SECONDS: intIn(0, 600).default(10),
   // The local durable driver's lease on a run: after a process dies, a new start resumes the run once it lapses.
   LOCAL_DRIVER_LEASE_SECONDS: intIn(1, 3600).default(30),
   // `o2-archiver serve` only: the function and admin keys it demands, as the Functions host does in Azure

@@ -18,6 +18,7 @@ export const ErrorCodes = {
   BAD_USAGE: 'The command line was not understood.',
   NOT_FOUND: 'The thing asked for does not exist.',
   CONFLICT: 'Another worker holds or changed the same record.',
+  UNIT_LOST: 'Another worker took over an import unit this worker held: it must not write to the mailbox for it again.',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

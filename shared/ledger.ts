@@ -2,12 +2,21 @@
  * The exactly-once ledger of import units across all runs (Table storage,
  * O2Ledger): PartitionKey = mailbox object id, RowKey = itemKey.
  *
- * A worker claims a unit before it touches the mailbox. The claim is a
- * conditional write — createEntity for a new unit (fails with 409 when the
- * row exists), updateEntity with If-Match on the ETag to take over an expired
- * claim (fails with 412 when someone else changed the row first) — so two
- * workers can never both hold one unit. A unit whose row says imported or
- * partial is a duplicate and is never sent again.
+ * A worker claims a unit before it touches the mailbox, and every later write
+ * of the row is conditional on the ETag it holds, so two workers can never
+ * both hold one unit and a worker that lost its claim learns so at its next
+ * write:
+ * - claim: createEntity for a new unit (409 when the row exists), or
+ *   updateEntity with If-Match to take over a claim whose lease ran out;
+ * - renew: moves the lease on while the worker works (If-Match);
+ * - complete: records the unit imported or partial with its message id
+ *   (If-Match); from then on it is a duplicate and is never sent again;
+ * - release: gives the claim up after a failure without forgetting that a
+ *   copy may be in the mailbox (`copyMayExist` stays until the unit is final);
+ * - handOver: a worker that lost its claim after creating a copy names it in
+ *   the row (`orphans`), for the holder to remove before it completes.
+ * A row is never deleted: what it knows about the mailbox must outlive every
+ * worker.
  */
 import type { TableClient } from '@azure/data-tables';
 import { ArchiverError } from './errors';
@@ -19,14 +28,19 @@ export interface LedgerEntry {
   mailboxId: string;
   itemKey: string;
   state: LedgerState;
-  /** The run that last claimed or finished the unit. */
+  /** The run that last claimed the unit, or the run recorded as having imported it. */
   runId: string;
+  /** The copy in the archive folder, once final. */
   graphMessageId?: string;
   claimedBy: string;
   claimedAt: string;
   /** Until when the claim holds; after it another worker may take the unit over. */
   leaseExpiresAt: string;
   updatedAt: string;
+  /** A copy of the unit may be in the mailbox without the row naming it: the next holder looks first. */
+  copyMayExist: boolean;
+  /** Copies that workers which lost their claim created and handed over, for the holder to remove. */
+  orphans: string[];
   etag: string;
 }
 
@@ -37,40 +51,83 @@ export interface ClaimOptions {
   leaseInMs: number;
 }
 
+/** What a takeover found of the claim before it. */
+export interface TakenOver {
+  runId: string;
+  claimedBy: string;
+  /** When the earlier claim ran out: anything its worker created reached the mailbox before this. */
+  leaseExpiresAt: string;
+  copyMayExist: boolean;
+  orphans: string[];
+}
+
 /** What a claim found. */
 export type ClaimResult =
   | {
       outcome: 'claimed';
       etag: string;
-      /** The earlier claim this one took over (its attempt crashed or timed out): the unit's state is unknown. */
-      takenOver: { runId: string; claimedBy: string; graphMessageId?: string } | null;
+      leaseExpiresAt: string;
+      /** The earlier claim this one took over (its worker crashed, failed or stalled): null for a new unit. */
+      takenOver: TakenOver | null;
     }
   | { outcome: 'already-imported'; state: 'imported' | 'partial'; runId: string; graphMessageId?: string }
   | { outcome: 'held-by-other'; claimedBy: string; runId: string; leaseExpiresAt: string };
 
-export interface CompleteOptions {
-  runId: string;
+/** What a write of a held claim found: still ours, with the row's new ETag, or lost (with the row as it is). */
+export type HeldWrite =
+  | {
+      outcome: 'held';
+      etag: string;
+      /** The row's orphans, when it had changed under the worker (a loser handed a copy over); absent when it had not. */
+      orphans?: string[];
+    }
+  | { outcome: 'lost'; entry?: LedgerEntry };
+
+export type CompleteResult =
+  | { outcome: 'completed' }
+  /** The row changed but is still ours (a loser handed a copy over): remove the orphans, then complete again. */
+  | { outcome: 'changed'; etag: string; orphans: string[] }
+  | { outcome: 'lost'; entry?: LedgerEntry };
+
+export interface HeldOptions {
   owner: string;
-  state: 'imported' | 'partial';
-  graphMessageId?: string;
-  /** The ETag the claim returned; the write is conditional on it when given. */
-  etag?: string;
+  /** The ETag of the row as this worker last wrote or read it. */
+  etag: string;
 }
+
+export interface CompleteOptions extends HeldOptions {
+  /** The run recorded as having imported the unit. */
+  runId: string;
+  state: 'imported' | 'partial';
+  graphMessageId: string;
+}
+
+export type HandOverResult = { outcome: 'handed-over' } | { outcome: 'final'; entry: LedgerEntry | undefined };
 
 /** The ledger of import units. */
 export interface Ledger {
   /** Claims a unit for `owner` unless it is imported already or another worker holds a live claim. */
   claim(mailboxId: string, itemKey: string, options: ClaimOptions): Promise<ClaimResult>;
-  /** Records a unit as imported (or partially imported): from now on it is a duplicate. */
-  complete(mailboxId: string, itemKey: string, options: CompleteOptions): Promise<void>;
-  /** Gives a claim up (the unit failed) so that a later run may try again; a no-op if the claim is not `owner`'s. */
-  release(mailboxId: string, itemKey: string, owner: string): Promise<void>;
-  /** Reads one row (tests, reports). */
+  /** Moves a held claim's lease on by `leaseInMs`; `lost` when another worker holds or finished the unit. */
+  renew(mailboxId: string, itemKey: string, options: HeldOptions & { leaseInMs: number }): Promise<HeldWrite>;
+  /** Records a held unit as imported (or partially imported): from now on it is a duplicate. */
+  complete(mailboxId: string, itemKey: string, options: CompleteOptions): Promise<CompleteResult>;
+  /** Gives a held claim up at once, keeping `copyMayExist` set when a copy may be in the mailbox. */
+  release(mailboxId: string, itemKey: string, options: HeldOptions & { copyMayExist: boolean }): Promise<void>;
+  /** Names a copy a worker created for a unit it no longer holds, for the holder to remove; `final` when nobody will. */
+  handOver(mailboxId: string, itemKey: string, graphMessageId: string): Promise<HandOverResult>;
+  /** Reads one row. */
   get(mailboxId: string, itemKey: string): Promise<LedgerEntry | undefined>;
 }
 
 /** A ledger entry as a table row: keyed by mailbox (partition) and item (row); the ETag lives beside it. */
-type Row = Omit<LedgerEntry, 'mailboxId' | 'itemKey' | 'etag'> & { partitionKey: string; rowKey: string };
+type Row = Omit<LedgerEntry, 'mailboxId' | 'itemKey' | 'etag' | 'orphans' | 'graphMessageId'> & {
+  partitionKey: string;
+  rowKey: string;
+  graphMessageId: string;
+  /** JSON array of message ids. */
+  orphans: string;
+};
 
 function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number })?.statusCode;
@@ -80,6 +137,19 @@ function statusOf(error: unknown): number | undefined {
 function checkKey(name: string, value: string): void {
   if (!value || /[/\\#?\u0000-\u001f\u007f-\u009f]/.test(value)) throw new TypeError(`ledger ${name} is not a valid table key: ${JSON.stringify(value)}`);
 }
+
+function parseOrphans(text: unknown): string[] {
+  if (typeof text !== 'string' || !text) return [];
+  const parsed = JSON.parse(text) as unknown;
+  return Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === 'string') : [];
+}
+
+function isFinal(entry: LedgerEntry): entry is LedgerEntry & { state: 'imported' | 'partial' } {
+  return entry.state === 'imported' || entry.state === 'partial';
+}
+
+/** Rounds of read-and-retry when a conditional write meets a row another worker changed in between. */
+const ROUNDS = 5;
 
 export interface LedgerOptions {
   now?: () => number;
@@ -113,12 +183,74 @@ export function createLedger(table: TableClient, options: LedgerOptions = {}): L
         claimedAt: e.claimedAt,
         leaseExpiresAt: e.leaseExpiresAt,
         updatedAt: e.updatedAt,
+        copyMayExist: e.copyMayExist === true,
+        orphans: parseOrphans(e.orphans),
         etag: e.etag,
       };
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw error;
     }
+  }
+
+  function rowOf(entry: Omit<LedgerEntry, 'etag'>): Row {
+    return {
+      partitionKey: entry.mailboxId,
+      rowKey: entry.itemKey,
+      state: entry.state,
+      runId: entry.runId,
+      graphMessageId: entry.graphMessageId ?? '',
+      claimedBy: entry.claimedBy,
+      claimedAt: entry.claimedAt,
+      leaseExpiresAt: entry.leaseExpiresAt,
+      updatedAt: entry.updatedAt,
+      copyMayExist: entry.copyMayExist,
+      orphans: JSON.stringify(entry.orphans),
+    };
+  }
+
+  /** Writes `next` over the row only if it still has `etag`; undefined when another worker changed it first. */
+  async function replaceIf(next: Omit<LedgerEntry, 'etag'>, etag: string): Promise<string | undefined> {
+    try {
+      const updated = await table.updateEntity(rowOf(next), 'Replace', { etag });
+      return updated.etag ?? '';
+    } catch (error) {
+      if (statusOf(error) === 412 || statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  const ours = (entry: LedgerEntry | undefined, owner: string): entry is LedgerEntry => !!entry && entry.state === 'claimed' && entry.claimedBy === owner;
+
+  /** Merges `patch` into the row only if it still has `etag`; undefined when another worker changed it first. */
+  async function mergeIf(mailboxId: string, itemKey: string, patch: Partial<Row>, etag: string): Promise<string | undefined> {
+    try {
+      const updated = await table.updateEntity({ ...patch, partitionKey: mailboxId, rowKey: itemKey }, 'Merge', { etag });
+      return updated.etag ?? '';
+    } catch (error) {
+      if (statusOf(error) === 412 || statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Merges `patch` into the row `owner` holds: first under the ETag the worker
+   * holds (one request); when the row changed, it is read, and if it is still
+   * the worker's (a loser handed a copy over) the patch goes on under the new
+   * ETag and the orphans are reported.
+   */
+  async function writeHeld(mailboxId: string, itemKey: string, { owner, etag }: HeldOptions, patch: Partial<Row>): Promise<HeldWrite> {
+    await ready();
+    let tag = await mergeIf(mailboxId, itemKey, patch, etag);
+    let orphans: string[] | undefined;
+    for (let round = 0; tag === undefined && round < ROUNDS; round++) {
+      const current = await read(mailboxId, itemKey);
+      if (!ours(current, owner)) return { outcome: 'lost', entry: current };
+      orphans = current.orphans;
+      tag = await mergeIf(mailboxId, itemKey, patch, current.etag);
+    }
+    if (tag === undefined) throw new ArchiverError('CONFLICT', `ledger row ${mailboxId}/${itemKey} kept changing while it was written`, { retryable: true });
+    return orphans ? { outcome: 'held', etag: tag, orphans } : { outcome: 'held', etag: tag };
   }
 
   return {
@@ -128,28 +260,33 @@ export function createLedger(table: TableClient, options: LedgerOptions = {}): L
       checkKey('mailbox id', mailboxId);
       checkKey('item key', itemKey);
       await ready();
-      // Two rounds: a row deleted by release() between our create and our read is simply created again.
-      for (let round = 0; round < 3; round++) {
+      for (let round = 0; round < ROUNDS; round++) {
         const t = now();
-        const fresh: Row = {
-          partitionKey: mailboxId,
-          rowKey: itemKey,
+        const fresh: Omit<LedgerEntry, 'etag'> = {
+          mailboxId,
+          itemKey,
           state: 'claimed',
           runId,
           claimedBy: owner,
           claimedAt: new Date(t).toISOString(),
           leaseExpiresAt: new Date(t + leaseInMs).toISOString(),
           updatedAt: new Date(t).toISOString(),
+          // The claimer may create the message at once: from here on a copy may exist.
+          copyMayExist: true,
+          orphans: [],
         };
-        try {
-          const created = await table.createEntity(fresh);
-          return { outcome: 'claimed', etag: created.etag ?? '', takenOver: null };
-        } catch (error) {
-          if (statusOf(error) !== 409) throw error;
-        }
-        const existing = await read(mailboxId, itemKey);
+        const existing = await (async () => {
+          try {
+            const created = await table.createEntity(rowOf(fresh));
+            return { etag: created.etag ?? '' };
+          } catch (error) {
+            if (statusOf(error) !== 409) throw error;
+            return read(mailboxId, itemKey);
+          }
+        })();
+        if (existing && !('mailboxId' in existing)) return { outcome: 'claimed', etag: existing.etag, leaseExpiresAt: fresh.leaseExpiresAt, takenOver: null };
         if (!existing) continue;
-        if (existing.state === 'imported' || existing.state === 'partial') {
+        if (isFinal(existing)) {
           return { outcome: 'already-imported', state: existing.state, runId: existing.runId, graphMessageId: existing.graphMessageId };
         }
         const expired = Date.parse(existing.leaseExpiresAt) <= t;
@@ -157,66 +294,65 @@ export function createLedger(table: TableClient, options: LedgerOptions = {}): L
         if (!expired && existing.claimedBy !== owner) {
           return { outcome: 'held-by-other', claimedBy: existing.claimedBy, runId: existing.runId, leaseExpiresAt: existing.leaseExpiresAt };
         }
-        try {
-          const updated = await table.updateEntity({ ...fresh, graphMessageId: existing.graphMessageId ?? '' }, 'Replace', { etag: existing.etag });
+        const tag = await replaceIf({ ...fresh, orphans: existing.orphans }, existing.etag);
+        if (tag !== undefined) {
           return {
             outcome: 'claimed',
-            etag: updated.etag ?? '',
-            takenOver: { runId: existing.runId, claimedBy: existing.claimedBy, graphMessageId: existing.graphMessageId },
+            etag: tag,
+            leaseExpiresAt: fresh.leaseExpiresAt,
+            takenOver: {
+              runId: existing.runId,
+              claimedBy: existing.claimedBy,
+              leaseExpiresAt: existing.leaseExpiresAt,
+              copyMayExist: existing.copyMayExist,
+              orphans: existing.orphans,
+            },
           };
-        } catch (error) {
-          // Someone else changed the row since we read it: look again.
-          if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
         }
       }
       const last = await read(mailboxId, itemKey);
-      if (last && last.state !== 'claimed') {
-        return { outcome: 'already-imported', state: last.state, runId: last.runId, graphMessageId: last.graphMessageId };
-      }
+      if (last && isFinal(last)) return { outcome: 'already-imported', state: last.state, runId: last.runId, graphMessageId: last.graphMessageId };
       return { outcome: 'held-by-other', claimedBy: last?.claimedBy ?? 'unknown', runId: last?.runId ?? '', leaseExpiresAt: last?.leaseExpiresAt ?? '' };
     },
 
-    async complete(mailboxId, itemKey, { runId, owner, state, graphMessageId, etag }) {
+    async renew(mailboxId, itemKey, { owner, etag, leaseInMs }) {
+      const t = now();
+      return writeHeld(mailboxId, itemKey, { owner, etag }, { leaseExpiresAt: new Date(t + leaseInMs).toISOString(), updatedAt: new Date(t).toISOString() });
+    },
+
+    async complete(mailboxId, itemKey, { runId, owner, etag, state, graphMessageId }) {
       await ready();
-      const t = new Date(now()).toISOString();
-      let tag = etag;
-      for (let round = 0; round < 3; round++) {
-        const existing = await read(mailboxId, itemKey);
-        if (existing && existing.state !== 'claimed') return; // finished already: the first record stands
-        const row: Row = {
-          partitionKey: mailboxId,
-          rowKey: itemKey,
-          state,
-          runId,
-          graphMessageId: graphMessageId ?? '',
-          claimedBy: existing?.claimedBy ?? owner,
-          claimedAt: existing?.claimedAt ?? t,
-          leaseExpiresAt: existing?.leaseExpiresAt ?? t,
-          updatedAt: t,
-        };
-        try {
-          if (!existing) await table.createEntity(row);
-          // The message is in the mailbox whoever holds the claim now, so the record is written
-          // even if our lease was taken over; the ETag only guards against losing a concurrent finish.
-          else await table.updateEntity(row, 'Replace', { etag: tag && tag === existing.etag ? tag : existing.etag });
-          return;
-        } catch (error) {
-          if (![409, 412, 404].includes(statusOf(error) ?? 0)) throw error;
-          tag = undefined;
-        }
+      const patch: Partial<Row> = { state, runId, graphMessageId, updatedAt: new Date(now()).toISOString(), copyMayExist: false, orphans: '[]' };
+      // The ETag the worker holds proves the row is as it last saw it: its own claim, with no orphan it has not removed.
+      let tag: string | undefined = etag;
+      for (let round = 0; round < ROUNDS; round++) {
+        if ((await mergeIf(mailboxId, itemKey, patch, tag)) !== undefined) return { outcome: 'completed' };
+        const current = await read(mailboxId, itemKey);
+        // Our own earlier complete landed though its answer was lost.
+        if (current && isFinal(current) && current.graphMessageId === graphMessageId) return { outcome: 'completed' };
+        if (!ours(current, owner)) return { outcome: 'lost', entry: current };
+        if (current.orphans.length > 0) return { outcome: 'changed', etag: current.etag, orphans: current.orphans };
+        tag = current.etag;
       }
       throw new ArchiverError('CONFLICT', `ledger row ${mailboxId}/${itemKey} kept changing while it was completed`, { retryable: true });
     },
 
-    async release(mailboxId, itemKey, owner) {
+    async release(mailboxId, itemKey, { owner, etag, copyMayExist }) {
+      const t = new Date(now()).toISOString();
+      // The lease ends now, so that the next worker need not wait for it; a copy that may exist stays known.
+      await writeHeld(mailboxId, itemKey, { owner, etag }, { leaseExpiresAt: t, updatedAt: t, ...(copyMayExist ? {} : { copyMayExist: false }) });
+    },
+
+    async handOver(mailboxId, itemKey, graphMessageId) {
       await ready();
-      const existing = await read(mailboxId, itemKey);
-      if (!existing || existing.state !== 'claimed' || existing.claimedBy !== owner) return;
-      try {
-        await table.deleteEntity(mailboxId, itemKey, { etag: existing.etag });
-      } catch (error) {
-        if (statusOf(error) !== 412 && statusOf(error) !== 404) throw error;
+      for (let round = 0; round < ROUNDS; round++) {
+        const current = await read(mailboxId, itemKey);
+        if (!current || isFinal(current)) return { outcome: 'final', entry: current };
+        if (current.orphans.includes(graphMessageId)) return { outcome: 'handed-over' };
+        const next = { ...current, orphans: [...current.orphans, graphMessageId], copyMayExist: true, updatedAt: new Date(now()).toISOString() };
+        if ((await replaceIf(next, current.etag)) !== undefined) return { outcome: 'handed-over' };
       }
+      throw new ArchiverError('CONFLICT', `ledger row ${mailboxId}/${itemKey} kept changing while a copy was handed over`, { retryable: true });
     },
   };
 }

@@ -131,7 +131,9 @@ export interface ImportUnit {
 export type UnitResult =
   | { itemKey: string; outcome: 'imported' | 'duplicate'; graphMessageId?: string }
   | { itemKey: string; outcome: 'partial'; reason: 'attachment-refused'; detail: string; graphMessageId?: string }
-  | { itemKey: string; outcome: 'failed'; reason: 'mailbox-not-found' | 'graph-error' | string; detail: string };
+  | { itemKey: string; outcome: 'failed'; reason: 'mailbox-not-found' | 'graph-error' | string; detail: string }
+  /** Not final: another worker holds the unit (or took it over); its outcome decides, so the unit is tried again later. */
+  | { itemKey: string; outcome: 'held'; detail: string };
 
 /** Imports a batch of units into one mailbox, exactly once each (the ledger decides). */
 export interface MailboxImporter {

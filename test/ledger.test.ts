@@ -66,22 +66,73 @@ describe('ledger', () => {
       owner: 'a',
       state: 'partial',
       graphMessageId: 'AAMk-1',
-      etag: claim.outcome === 'claimed' ? claim.etag : undefined,
+      etag: claim.outcome === 'claimed' ? claim.etag : '',
     });
     const again = await ledger.claim(mailbox, key, { runId: 'r2', owner: 'b', leaseInMs: 60_000 });
     expect(again).toEqual({ outcome: 'already-imported', state: 'partial', runId: 'r1', graphMessageId: 'AAMk-1' });
   });
 
-  it('frees a released claim for the next worker but ignores a release by someone else', async () => {
-    const ledger = freshLedger();
+  it('frees a released claim for the next worker at once, remembering that a copy may exist, and ignores a release by a worker that lost the claim', async () => {
+    let clock = Date.parse('2024-05-01T10:00:00Z');
+    const ledger = freshLedger(() => clock);
     const key = itemKey('release');
-    await ledger.claim(mailbox, key, { runId: 'r1', owner: 'a', leaseInMs: 60_000 });
-    await ledger.release(mailbox, key, 'not-a');
-    expect((await ledger.get(mailbox, key))?.claimedBy).toBe('a');
-    await ledger.release(mailbox, key, 'a');
-    expect(await ledger.get(mailbox, key)).toBeUndefined();
+    const stale = await ledger.claim(mailbox, key, { runId: 'r0', owner: 'stale', leaseInMs: 1_000 });
+    clock += 2_000;
+    const claim = await ledger.claim(mailbox, key, { runId: 'r1', owner: 'a', leaseInMs: 60_000 });
+    // The worker whose claim lapsed gives up what it no longer holds: nothing changes.
+    await ledger.release(mailbox, key, { owner: 'stale', etag: stale.outcome === 'claimed' ? stale.etag : '', copyMayExist: false });
+    expect(await ledger.get(mailbox, key)).toMatchObject({ claimedBy: 'a', copyMayExist: true });
+    await ledger.release(mailbox, key, { owner: 'a', etag: claim.outcome === 'claimed' ? claim.etag : '', copyMayExist: true });
     const next = await ledger.claim(mailbox, key, { runId: 'r2', owner: 'b', leaseInMs: 60_000 });
-    expect(next).toMatchObject({ outcome: 'claimed', takenOver: null });
+    // The row stays: the next worker takes it over at once and knows it must look in the mailbox first.
+    expect(next).toMatchObject({ outcome: 'claimed', takenOver: { runId: 'r1', claimedBy: 'a', copyMayExist: true, orphans: [] } });
+  });
+
+  it('renews a held claim, and tells a worker whose claim was taken over that it lost the unit', async () => {
+    let clock = Date.parse('2024-05-01T10:00:00Z');
+    const ledger = freshLedger(() => clock);
+    const key = itemKey('renew');
+    const a = await ledger.claim(mailbox, key, { runId: 'r1', owner: 'a', leaseInMs: 10_000 });
+    if (a.outcome !== 'claimed') throw new Error('not claimed');
+    clock += 8_000;
+    const renewed = await ledger.renew(mailbox, key, { owner: 'a', etag: a.etag, leaseInMs: 10_000 });
+    expect(renewed.outcome).toBe('held');
+    clock += 8_000; // 16 s after the claim, 8 s after the renewal: still held
+    expect((await ledger.claim(mailbox, key, { runId: 'r2', owner: 'b', leaseInMs: 10_000 })).outcome).toBe('held-by-other');
+    clock += 3_000;
+    const b = await ledger.claim(mailbox, key, { runId: 'r2', owner: 'b', leaseInMs: 10_000 });
+    expect(b).toMatchObject({ outcome: 'claimed', takenOver: { claimedBy: 'a' } });
+    const lost = await ledger.renew(mailbox, key, { owner: 'a', etag: renewed.outcome === 'held' ? renewed.etag : '', leaseInMs: 10_000 });
+    expect(lost).toMatchObject({ outcome: 'lost', entry: { claimedBy: 'b', state: 'claimed' } });
+    // Nor may the loser record the unit.
+    const completed = await ledger.complete(mailbox, key, { owner: 'a', etag: a.etag, runId: 'r1', state: 'imported', graphMessageId: 'AAMk-a' });
+    expect(completed.outcome).toBe('lost');
+    expect((await ledger.get(mailbox, key))?.state).toBe('claimed');
+  });
+
+  it('makes the holder remove a copy a loser handed over before it completes, and tells a loser of a final unit to remove its own', async () => {
+    const ledger = freshLedger();
+    const key = itemKey('hand-over');
+    const b = await ledger.claim(mailbox, key, { runId: 'r2', owner: 'b', leaseInMs: 60_000 });
+    if (b.outcome !== 'claimed') throw new Error('not claimed');
+    expect(await ledger.handOver(mailbox, key, 'AAMk-a')).toEqual({ outcome: 'handed-over' });
+    const first = await ledger.complete(mailbox, key, { owner: 'b', etag: b.etag, runId: 'r2', state: 'imported', graphMessageId: 'AAMk-b' });
+    expect(first).toMatchObject({ outcome: 'changed', orphans: ['AAMk-a'] });
+    const etag = first.outcome === 'changed' ? first.etag : '';
+    expect(await ledger.complete(mailbox, key, { owner: 'b', etag, runId: 'r2', state: 'imported', graphMessageId: 'AAMk-b' })).toEqual({ outcome: 'completed' });
+    expect(await ledger.get(mailbox, key)).toMatchObject({ state: 'imported', graphMessageId: 'AAMk-b', orphans: [], copyMayExist: false });
+    const late = await ledger.handOver(mailbox, key, 'AAMk-c');
+    expect(late).toMatchObject({ outcome: 'final', entry: { graphMessageId: 'AAMk-b' } });
+  });
+
+  it('counts a complete whose answer was lost as done when it is called again', async () => {
+    const ledger = freshLedger();
+    const key = itemKey('complete-twice');
+    const a = await ledger.claim(mailbox, key, { runId: 'r1', owner: 'a', leaseInMs: 60_000 });
+    if (a.outcome !== 'claimed') throw new Error('not claimed');
+    const options = { owner: 'a', etag: a.etag, runId: 'r1', state: 'imported' as const, graphMessageId: 'AAMk-a' };
+    expect(await ledger.complete(mailbox, key, options)).toEqual({ outcome: 'completed' });
+    expect(await ledger.complete(mailbox, key, options)).toEqual({ outcome: 'completed' });
   });
 
   it('keeps one mailbox apart from another', async () => {

@@ -18,7 +18,7 @@ import {
   type TokenCredential,
 } from '@azure/identity';
 import { isLocalUrl, type Settings } from '../config';
-import { ArchiverError } from '../errors';
+import { ArchiverError, isArchiverError } from '../errors';
 import { backoffDelayInMs, graphRetry, RetryBudgetExhaustedError, withRetry, type RetryProfile } from '../retry';
 import { classifyGraphError, statusOf, toGraphRequestError } from './errors';
 import { createHttpTransport, NodeHttpMessageHandler, type HttpSend } from './http';
@@ -44,6 +44,12 @@ export interface GraphCallOptions {
    * that prove it was not carried out (429, 503) are retried here; the caller decides the rest.
    */
   idempotent?: boolean;
+  /**
+   * Runs right before each attempt is sent, after the gate admitted it (which
+   * may take long): a write for an import unit checks here that its worker
+   * still holds the unit's claim. What it throws ends the call unretried.
+   */
+  beforeAttempt?: () => Promise<void>;
 }
 
 /** The result of one PUT of a byte range to an upload session. */
@@ -190,7 +196,14 @@ export function createGraphClient(settings: Settings, options: GraphClientOption
   const timeScale = options.timeScale ?? settings.RETRY_TIME_SCALE;
 
   async function attemptThroughGate<T>(attempt: () => Promise<T>, callOptions: GraphCallOptions): Promise<T> {
-    return callOptions.gate ? callOptions.gate.run(attempt, callOptions.requestBytes ?? 0) : attempt();
+    const before = callOptions.beforeAttempt;
+    const guarded = before ? async () => { await before(); return attempt(); } : attempt;
+    return callOptions.gate ? callOptions.gate.run(guarded, callOptions.requestBytes ?? 0) : guarded();
+  }
+
+  /** What a failed call throws: a lost claim as it is (the importer decides), anything else as a GraphRequestError. */
+  function failure(error: unknown, what: string): unknown {
+    return isArchiverError(error, 'UNIT_LOST') ? error : toGraphRequestError(error, what);
   }
 
   function classifierFor(callOptions: GraphCallOptions) {
@@ -228,7 +241,7 @@ export function createGraphClient(settings: Settings, options: GraphClientOption
           retryOptions(what, callOptions),
         );
       } catch (error) {
-        throw toGraphRequestError(error, what);
+        throw failure(error, what);
       }
     },
     putUploadRange(uploadUrl, bytes, start, total, callOptions = {}) {
@@ -238,7 +251,7 @@ export function createGraphClient(settings: Settings, options: GraphClientOption
         classifierFor(callOptions),
         retryOptions('upload range', callOptions),
       ).catch((error: unknown) => {
-        throw toGraphRequestError(error, 'upload range');
+        throw failure(error, 'upload range');
       });
     },
     uploadSessionStatus(uploadUrl, callOptions = {}) {
@@ -258,7 +271,7 @@ export function createGraphClient(settings: Settings, options: GraphClientOption
           retryOptions('cancel upload session', callOptions),
         );
       } catch (error) {
-        throw toGraphRequestError(error, 'cancel upload session');
+        throw failure(error, 'cancel upload session');
       }
     },
     async uploadToSession(uploadUrl, bytes, callOptions = {}) {
@@ -279,6 +292,7 @@ export function createGraphClient(settings: Settings, options: GraphClientOption
             requestBytes: end - start,
           });
         } catch (error) {
+          if (isArchiverError(error, 'UNIT_LOST')) throw error;
           const status = statusOf(error);
           // 404: the session is gone — a lost final answer completed it, or it expired; the caller looks at the message.
           if (status === 404) return { state: 'gone' };
@@ -371,7 +385,7 @@ export function createGraphClient(settings: Settings, options: GraphClientOption
         retryOptions('upload session status', callOptions),
       );
     } catch (error) {
-      throw toGraphRequestError(error, 'upload session status');
+      throw failure(error, 'upload session status');
     }
   }
 }

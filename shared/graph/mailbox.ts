@@ -92,42 +92,51 @@ export interface FoundMessage {
   attachments: { name: string; size: number }[];
 }
 
-/** Messages anywhere in the mailbox whose named property `propertyId` equals `value`, with their attachments' names and sizes. */
+/**
+ * Messages in one folder (the archive folder) whose named property `propertyId`
+ * equals `value`, with their attachments' names and sizes. Only that folder:
+ * a copy in Deleted Items still carries the property but is no archived copy.
+ */
 export async function findMessagesByProperty(
   graph: GraphClient,
   mailboxId: string,
+  folderId: string,
   propertyId: string,
   value: string,
   options?: GraphCallOptions,
 ): Promise<FoundMessage[]> {
   const filter = `singleValueExtendedProperties/any(ep: ep/id eq ${odataString(propertyId)} and ep/value eq ${odataString(value)})`;
-  return findMessages(graph, mailboxId, 'find message by item id', filter, options);
+  return findMessages(graph, mailboxId, folderId, 'find message by item id', filter, options);
 }
 
 /**
- * Messages anywhere in the mailbox with this internetMessageId, with their
- * attachments' names and sizes: how a beta importMime whose answer was lost is
- * found, since its named property is only set by the PATCH after it.
+ * Messages in one folder with this internetMessageId, with their attachments'
+ * names and sizes: how a beta importMime whose answer was lost is found, since
+ * its named property is only set by the PATCH after it.
  */
 export async function findMessagesByInternetMessageId(
   graph: GraphClient,
   mailboxId: string,
+  folderId: string,
   internetMessageId: string,
   options?: GraphCallOptions,
 ): Promise<FoundMessage[]> {
-  return findMessages(graph, mailboxId, 'find message by Message-ID', `internetMessageId eq ${odataString(internetMessageId)}`, options);
+  return findMessages(graph, mailboxId, folderId, 'find message by Message-ID', `internetMessageId eq ${odataString(internetMessageId)}`, options);
 }
 
-async function findMessages(graph: GraphClient, mailboxId: string, what: string, filter: string, options?: GraphCallOptions): Promise<FoundMessage[]> {
+/** Copies of one unit beyond this many in a folder are found by the next look-up, after these are cleaned up. */
+const FIND_PAGE_SIZE = 25;
+
+async function findMessages(graph: GraphClient, mailboxId: string, folderId: string, what: string, filter: string, options?: GraphCallOptions): Promise<FoundMessage[]> {
   const page = await graph.call(
     what,
     (sdk: Client) =>
       sdk
-        .api(`/users/${seg(mailboxId)}/messages`)
+        .api(`/users/${seg(mailboxId)}/mailFolders/${seg(folderId)}/messages`)
         .filter(q(filter))
         .select('id')
         .expand(q('attachments($select=name,size)'))
-        .top(10)
+        .top(FIND_PAGE_SIZE)
         .get() as Promise<{ value: { id: string; attachments?: { name: string; size: number }[] }[] }>,
     options,
   );
@@ -154,10 +163,19 @@ export async function createMessage(
   return created.id;
 }
 
-/** Deletes a message (a 404 means it is already gone, which is what we wanted). */
-export async function deleteMessage(graph: GraphClient, mailboxId: string, messageId: string, options?: GraphCallOptions): Promise<void> {
+/**
+ * Deletes a message for good (permanentDelete: into the Purges dumpster, out
+ * of every client's and every look-up's reach), never into Deleted Items,
+ * where a copy would still carry the item id. A 404 means it is already gone,
+ * which is what we wanted, so a repeat after a lost answer is harmless.
+ */
+export async function permanentlyDeleteMessage(graph: GraphClient, mailboxId: string, messageId: string, options?: GraphCallOptions): Promise<void> {
   try {
-    await graph.call('delete message', (sdk: Client) => sdk.api(`/users/${seg(mailboxId)}/messages/${seg(messageId)}`).delete(), options);
+    await graph.call(
+      'delete message for good',
+      (sdk: Client) => sdk.api(`/users/${seg(mailboxId)}/messages/${seg(messageId)}/permanentDelete`).post(undefined),
+      options,
+    );
   } catch (error) {
     if (isGraphRequestError(error) && error.statusCode === 404) return;
     throw error;

@@ -1,85 +1,59 @@
 /**
- * Imports units into one mailbox, exactly once each: the ledger decides who
- * imports a unit, the named property O2ArchiverItemId finds a message an
- * earlier, crashed attempt left behind, and a create whose answer was lost is
- * looked up before it is sent again.
+ * Imports units into one mailbox, exactly once each. The ledger decides who
+ * imports a unit; the claim is renewed while its worker works and checked
+ * before every write to the mailbox; a unit whose earlier worker may have
+ * left a copy is looked up in the archive folder first; and clean-up removes
+ * copies for good, never the one the ledger records.
  *
- * Refused attachments (archived-email.md): a non-draft message's body cannot
- * be changed after it is created, so when Graph refuses an attachment for
- * good (a 4xx other than 401/408/429) the message is deleted and created again
- * with the list of what is missing (name, size, SHA-256) in its body and the
- * attachments that were accepted; the unit is `partial`. A create refused
- * with inline attachments is tried once more with every attachment sent
- * separately, to learn which one Graph refuses.
+ * How each way a unit can go ends (docs/architecture.md, "The ledger"):
+ * - done: the copy is recorded (`complete`), after any copy a losing worker
+ *   handed over is removed;
+ * - a failure while the claim holds: this worker's copy is removed, and the
+ *   claim is released with `copyMayExist` kept, so the next worker looks first;
+ * - the claim lost to another worker: this worker's copy is handed over to the
+ *   holder, or removed when the unit is already final with another copy; the
+ *   unit is `held` (the holder's outcome decides), never failed.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
 import type { Settings } from '../config';
-import { ArchiverError, describeError, isArchiverError } from '../errors';
-import type { ClaimResult, Ledger } from '../ledger';
-import { graphRetry, withRetry } from '../retry';
-import type { ArchivedAttachment, ArchivedEmail, ImportUnit, MailboxImporter, ResolvedMailbox, UnitResult } from '../stages';
-import type { GraphCallOptions, GraphClient } from '../graph/client';
+import { describeError, isArchiverError } from '../errors';
+import type { GraphClient } from '../graph/client';
+import { createFolderResolver } from '../graph/mailbox';
 import { isGraphRequestError, type GraphRequestError } from '../graph/errors';
-import {
-  attachLargeFile,
-  createFolderResolver,
-  createMessage,
-  deleteMessage,
-  findMessagesByInternetMessageId,
-  findMessagesByProperty,
-  postAttachment,
-  seg,
-  type FoundMessage,
-} from '../graph/mailbox';
-import {
-  buildMessage,
-  fileAttachment,
-  ITEM_ID_PROPERTY,
-  MAX_REQUEST_BYTES,
-  planAttachments,
-  type GraphFileAttachment,
-  type MissingAttachment,
-} from './message';
-import {
-  createMailboxGate,
-  GRAPH_MAX_CONCURRENT_PER_MAILBOX,
-  GRAPH_REQUESTS_PER_10_MIN,
-  GRAPH_UPLOAD_BYTES_PER_5_MIN,
-  type MailboxGate,
-} from './pacing';
+import type { ClaimResult, Ledger, LedgerEntry, TakenOver } from '../ledger';
+import type { ArchivedEmail, ImportUnit, MailboxImporter, ResolvedMailbox, UnitResult } from '../stages';
+import { HeldUnit, UnitLostError } from './claim';
+import { findCopies, hasAllAttachments, removeCopy, settleSince } from './copies';
+import { importJson, maybeApplied } from './json';
+import { importMime, markImported } from './mime';
+import { createMailboxGate, GRAPH_MAX_CONCURRENT_PER_MAILBOX, GRAPH_REQUESTS_PER_10_MIN, GRAPH_UPLOAD_BYTES_PER_5_MIN, type MailboxGate } from './pacing';
+import type { ImportLogEvent, ImportMode, ImportStaging, UnitCalls, UnitWork } from './work';
 
-/** The part of the staging store the import reads (shared/staging.ts). */
-export interface ImportStaging {
-  readItemBlob(itemKey: string, name: 'message.json' | 'message.eml'): Promise<Buffer>;
-  openMedia(itemKey: string, mediaId: string): Promise<Readable>;
-}
+export type { ImportLogEvent, ImportStaging } from './work';
+export { hasAllAttachments } from './copies';
 
 export interface MailboxImporterOptions {
   folderName: string;
-  importMode?: 'json' | 'importMime';
+  importMode?: ImportMode;
   /** Graph requests in flight at once per mailbox (1..4). */
   maxConcurrentPerMailbox?: number;
   requestsPer10Min?: number;
   uploadBytesPer5Min?: number;
-  /** Scales pacing windows, waits and the default lease (RETRY_TIME_SCALE). */
+  /** Scales pacing windows, waits, the lease and the settle period (RETRY_TIME_SCALE). */
   timeScale?: number;
-  /** How long a claim holds before another worker may take the unit over; default 15 minutes × timeScale. */
+  /** How long a claim holds unless renewed; default IMPORT_LEASE_SECONDS' 300 s × timeScale. */
   leaseInMs?: number;
-  /** How long to wait for a unit another worker holds before reporting it failed; default the lease. */
+  /** How much of the lease must be left when a write starts; default half the lease. */
+  leaseMarginInMs?: number;
+  /** How long to wait for a unit another worker holds before leaving it `held` for later; default a quarter of the lease. */
   heldWaitInMs?: number;
+  /** How long after a copy may have landed a look-up that finds nothing is believed; default 10 s × timeScale. */
+  lookupSettleInMs?: number;
   /** Identifies this worker in the ledger; a fresh id per importUnits call by default. */
   owner?: string;
   sleep?: (ms: number) => Promise<void>;
   /** Structured events for logs: ids and counts only, never message text or addresses. */
   log?: (event: ImportLogEvent) => void;
-}
-
-export interface ImportLogEvent {
-  event: 'unit-done' | 'unit-recovered' | 'attachment-refused' | 'mailbox-not-found' | 'unit-failed';
-  mailboxId: string;
-  itemKey?: string;
-  detail?: string;
 }
 
 export interface MailboxImporterDeps {
@@ -91,11 +65,14 @@ export interface MailboxImporterDeps {
 
 /** The importer's options as the settings give them. */
 export function importerOptionsFromSettings(settings: Settings): MailboxImporterOptions {
+  const timeScale = settings.RETRY_TIME_SCALE;
   return {
     folderName: settings.ARCHIVE_FOLDER_NAME,
     importMode: settings.GRAPH_IMPORT_MODE,
     maxConcurrentPerMailbox: settings.GRAPH_MAX_CONCURRENT_PER_MAILBOX,
-    timeScale: settings.RETRY_TIME_SCALE,
+    timeScale,
+    leaseInMs: settings.IMPORT_LEASE_SECONDS * 1000 * timeScale,
+    lookupSettleInMs: settings.GRAPH_LOOKUP_SETTLE_SECONDS * 1000 * timeScale,
   };
 }
 
@@ -106,35 +83,24 @@ function mailboxMissing(error: unknown): boolean {
   return isGraphRequestError(error) && error.statusCode === 404;
 }
 
-/** A 4xx that no retry will change (429 and 408 are transient, 401 is our credential, not the attachment). */
-function refusedForGood(error: unknown): error is GraphRequestError {
-  if (!isGraphRequestError(error) || error.exhausted) return false;
-  const s = error.statusCode ?? 0;
-  return s >= 400 && s < 500 && s !== 401 && s !== 408 && s !== 429;
+/** Rounds of removing handed-over copies before a unit is recorded. */
+const RECORD_ROUNDS = 10;
+
+function failed(unit: ImportUnit, reason: string, detail: string): UnitResult {
+  return { itemKey: unit.itemKey, outcome: 'failed', reason, detail };
 }
 
-/** A failure after which the request may still have been carried out (no answer, or a gateway error). */
-function maybeApplied(error: unknown): boolean {
-  if (!isGraphRequestError(error)) return false;
-  const s = error.statusCode;
-  return s === undefined || s === 500 || s === 502 || s === 504 || (error.exhausted && s !== 429 && s !== 503);
+/** What this run reports for a unit the ledger shows final. */
+function finalResult(unit: ImportUnit, runId: string, entry: { state: 'imported' | 'partial'; runId: string; graphMessageId?: string }): UnitResult {
+  if (entry.runId !== runId) return { itemKey: unit.itemKey, outcome: 'duplicate', graphMessageId: entry.graphMessageId };
+  // This run finished it before (a retried activity, or another worker of the run): report what it was.
+  return entry.state === 'partial'
+    ? { itemKey: unit.itemKey, outcome: 'partial', reason: 'attachment-refused', detail: 'partially imported earlier in this run', graphMessageId: entry.graphMessageId }
+    : { itemKey: unit.itemKey, outcome: 'imported', graphMessageId: entry.graphMessageId };
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks);
-}
-
-/** True when `found` carries every attachment of the email (Graph reports sizes at least the file's). */
-export function hasAllAttachments(found: FoundMessage, attachments: readonly ArchivedAttachment[]): boolean {
-  const pool = [...found.attachments];
-  for (const a of attachments) {
-    const i = pool.findIndex((f) => f.name === a.fileName && f.size >= a.size);
-    if (i < 0) return false;
-    pool.splice(i, 1);
-  }
-  return true;
+function isFinalEntry(entry: LedgerEntry | undefined): entry is LedgerEntry & { state: 'imported' | 'partial' } {
+  return entry !== undefined && entry.state !== 'claimed';
 }
 
 /** Builds the importer of units into mailboxes (one gate per mailbox, shared by concurrent calls). */
@@ -143,10 +109,13 @@ export function createMailboxImporter(deps: MailboxImporterDeps): MailboxImporte
   const o = deps.options;
   const timeScale = o.timeScale ?? 1;
   const maxConcurrent = Math.min(o.maxConcurrentPerMailbox ?? GRAPH_MAX_CONCURRENT_PER_MAILBOX, GRAPH_MAX_CONCURRENT_PER_MAILBOX);
-  const leaseInMs = o.leaseInMs ?? Math.max(1_000, 15 * 60_000 * timeScale);
-  const heldWaitInMs = o.heldWaitInMs ?? leaseInMs;
+  const leaseInMs = o.leaseInMs ?? Math.max(500, 300_000 * timeScale);
+  const marginInMs = o.leaseMarginInMs ?? leaseInMs / 2;
+  const heldWaitInMs = o.heldWaitInMs ?? leaseInMs / 4;
+  const settleInMs = o.lookupSettleInMs ?? 10_000 * timeScale;
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const log = o.log ?? (() => undefined);
+  const importMode: ImportMode = o.importMode ?? 'json';
   const folders = createFolderResolver(graph);
   const gates = new Map<string, MailboxGate>();
 
@@ -165,244 +134,68 @@ export function createMailboxImporter(deps: MailboxImporterDeps): MailboxImporte
     return gate;
   }
 
-  async function readMedia(unit: ImportUnit, attachment: ArchivedAttachment): Promise<Buffer> {
-    const bytes = await readAll(await staging.openMedia(unit.itemKey, attachment.mediaId));
-    const sha = createHash('sha256').update(bytes).digest('hex');
-    // Staging proved the media once; the copies in every mailbox must still carry the same bytes.
-    if (bytes.length !== attachment.size || sha !== attachment.sha256.toLowerCase()) {
-      throw new ArchiverError('MEDIA_CHECKSUM_MISMATCH', `staged media of ${unit.itemKey} no longer matches its descriptor`);
-    }
-    return bytes;
-  }
-
-  /** Claims a unit, waiting (bounded) while another worker holds a live claim. */
-  async function claim(mailboxId: string, unit: ImportUnit, runId: string, owner: string): Promise<ClaimResult> {
+  /** Claims a unit, waiting (bounded, well under a function's timeout) while another worker holds it. */
+  async function claim(mailboxId: string, unit: ImportUnit, runId: string, owner: string): Promise<{ result: ClaimResult; claimedAt: number }> {
     const started = Date.now();
     for (;;) {
+      const claimedAt = Date.now();
       const result = await ledger.claim(mailboxId, unit.itemKey, { runId, owner, leaseInMs });
-      if (result.outcome !== 'held-by-other') return result;
+      if (result.outcome !== 'held-by-other') return { result, claimedAt };
       const left = heldWaitInMs - (Date.now() - started);
-      if (left <= 0) return result;
+      if (left <= 0) return { result, claimedAt };
       const untilExpiry = Date.parse(result.leaseExpiresAt) - Date.now();
       await sleep(Math.max(1, Math.min(left, Math.max(untilExpiry, 1), 5_000 * Math.max(timeScale, 0.01))));
     }
   }
 
-  /** Creates the message; a create whose answer was lost is looked up before it is sent again. */
-  async function createOnce(mailboxId: string, folderId: string, itemId: string, body: string, call: GraphCallOptions): Promise<string> {
-    return withRetry(
-      async (attempt) => {
-        if (attempt > 1) {
-          const found = await findMessagesByProperty(graph, mailboxId, ITEM_ID_PROPERTY, itemId, call);
-          if (found.length) return found[0].id;
-        }
-        return createMessage(graph, mailboxId, folderId, body, { ...call, idempotent: false });
-      },
-      graphRetry,
-      (error) => ({ retry: maybeApplied(error) }),
-      { timeScale, sleep: o.sleep },
-    ).catch((error) => {
-      throw isGraphRequestError(error) ? error : ((error as { lastError?: unknown }).lastError ?? error);
-    });
-  }
-
-  async function attachSeparately(
-    mailboxId: string,
-    messageId: string,
-    unit: ImportUnit,
-    attachment: ArchivedAttachment,
-    route: 'post' | 'upload-session',
-    call: GraphCallOptions,
-  ): Promise<void> {
-    const bytes = await readMedia(unit, attachment);
-    // Both routes make sure a lost answer never adds the file twice nor turns a landed file into a refusal.
-    if (route === 'post') {
-      await postAttachment(graph, mailboxId, messageId, { name: attachment.fileName, size: bytes.length, json: JSON.stringify(fileAttachment(attachment, bytes)) }, call);
-      return;
+  /** Records the unit, removing first any copy a worker that lost the unit handed over. */
+  async function record(work: UnitWork, held: HeldUnit, state: 'imported' | 'partial', messageId: string, recordRunId: string): Promise<void> {
+    for (let round = 0; round < RECORD_ROUNDS; round++) {
+      const result = await held.complete(state, messageId, recordRunId);
+      if (result === 'completed') return;
+      for (const orphan of result.orphans) {
+        await removeCopy(work, orphan);
+        held.removedOrphan(orphan);
+      }
     }
-    await attachLargeFile(graph, mailboxId, messageId, { name: attachment.fileName, contentType: attachment.contentType }, bytes, call);
+    throw new UnitLostError(work.unit.itemKey, undefined);
   }
 
-  interface Imported {
-    messageId: string;
-    missing: MissingAttachment[];
-  }
-
-  /** Imports the email as JSON (Graph v1.0): see the module comment for refused attachments. */
-  async function importJson(
-    mailboxId: string,
-    folderId: string,
-    unit: ImportUnit,
-    email: ArchivedEmail,
-    call: GraphCallOptions,
-    created: { messageId?: string },
-  ): Promise<Imported> {
-    const missing: MissingAttachment[] = [];
-    let allowInline = true;
-    for (let round = 0; round <= email.attachments.length + 1; round++) {
-      const todo = email.attachments.filter((a) => !missing.some((m) => m.mediaId === a.mediaId));
-      const routes = planAttachments(email, todo, { missing, allowInline });
-      const inline: GraphFileAttachment[] = [];
-      for (let i = 0; i < todo.length; i++) if (routes[i] === 'inline') inline.push(fileAttachment(todo[i], await readMedia(unit, todo[i])));
-      const body = JSON.stringify(buildMessage(email, { inline, missing }));
-      if (Buffer.byteLength(body, 'utf8') >= MAX_REQUEST_BYTES) {
-        throw new ArchiverError('GRAPH_ERROR', `message request of ${unit.itemKey} would be ${Buffer.byteLength(body, 'utf8')} bytes`);
-      }
-      let messageId: string;
-      try {
-        messageId = await createOnce(mailboxId, folderId, email.itemId, body, call);
-      } catch (error) {
-        if (refusedForGood(error) && inline.length > 0) {
-          allowInline = false; // learn which attachment Graph refuses by sending each on its own
-          continue;
-        }
-        throw error;
-      }
-      created.messageId = messageId;
-      const refused: MissingAttachment[] = [];
-      for (let i = 0; i < todo.length; i++) {
-        const route = routes[i];
-        if (route === 'inline') continue;
-        try {
-          await attachSeparately(mailboxId, messageId, unit, todo[i], route, call);
-        } catch (error) {
-          if (!refusedForGood(error)) throw error;
-          refused.push({ ...pickMissing(todo[i]), reason: error.detail });
-          log({ event: 'attachment-refused', mailboxId, itemKey: unit.itemKey, detail: error.detail });
-        }
-      }
-      if (!refused.length) return { messageId, missing };
-      await deleteMessage(graph, mailboxId, messageId, call);
-      created.messageId = undefined;
-      missing.push(...refused);
+  /**
+   * After a takeover: what the earlier worker left in the archive folder
+   * decides. A complete copy is kept, every other one removed for good.
+   * Returns the id of the copy kept, if any.
+   */
+  async function recover(work: UnitWork, held: HeldUnit, takenOver: TakenOver): Promise<string | undefined> {
+    // Whatever the earlier worker created landed before its lease ran out.
+    await settleSince(work, Date.parse(takenOver.leaseExpiresAt));
+    const found = await findCopies(work);
+    const keep = found.find((m) => hasAllAttachments(m, work.email.attachments));
+    for (const m of found) {
+      if (m === keep) continue;
+      await removeCopy(work, m.id);
+      held.removedOrphan(m.id);
     }
-    throw new ArchiverError('GRAPH_ERROR', `import of ${unit.itemKey} did not settle`);
+    if (!keep) return undefined;
+    if (work.importMode === 'importMime') await markImported(work, keep.id);
+    return keep.id;
   }
 
-  /** Sets the item-id named property on a message imported from MIME (the .eml carries the id only as a header). */
-  async function markImported(mailboxId: string, messageId: string, itemId: string, call: GraphCallOptions): Promise<void> {
-    await graph.call(
-      'mark imported message',
-      (sdk) => sdk.api(`/users/${seg(mailboxId)}/messages/${seg(messageId)}`).patch({ singleValueExtendedProperties: [{ id: ITEM_ID_PROPERTY, value: itemId }] }),
-      call,
-    );
-  }
-
-  /** Imports the .eml by the beta importMime action; falls back to JSON when the request would pass 4 MB. */
-  async function importMime(
-    mailboxId: string,
-    folderId: string,
-    unit: ImportUnit,
-    email: ArchivedEmail,
-    call: GraphCallOptions,
-    created: { messageId?: string },
-  ): Promise<Imported> {
-    const eml = await staging.readItemBlob(unit.itemKey, 'message.eml');
-    const base64 = eml.toString('base64');
-    if (Buffer.byteLength(base64) >= MAX_REQUEST_BYTES) return importJson(mailboxId, folderId, unit, email, call, created);
-    const internetMessageId = email.messageId.trim().startsWith('<') ? email.messageId.trim() : `<${email.messageId.trim()}>`;
-    // Like a JSON create, an import whose answer was lost is looked up (by its Message-ID) before it is sent again.
-    const messageId = await withRetry(
-      async (attempt) => {
-        if (attempt > 1) {
-          const found = await findMessagesByInternetMessageId(graph, mailboxId, internetMessageId, call);
-          if (found.length) return found[0].id;
-        }
-        const answer = await graph.call(
-          'import MIME',
-          (sdk) =>
-            sdk
-              .api(`/users/${seg(mailboxId)}/mailFolders/${seg(folderId)}/importMime`)
-              .version('beta')
-              .header('Content-Type', 'text/plain')
-              .post(base64) as Promise<{ id: string }>,
-          { ...call, requestBytes: Buffer.byteLength(base64), idempotent: false },
-        );
-        return answer.id;
-      },
-      graphRetry,
-      (error) => ({ retry: maybeApplied(error) }),
-      { timeScale, sleep: o.sleep },
-    ).catch((error) => {
-      throw isGraphRequestError(error) ? error : ((error as { lastError?: unknown }).lastError ?? error);
-    });
-    created.messageId = messageId;
-    await markImported(mailboxId, messageId, email.itemId, call);
-    return { messageId, missing: [] };
-  }
-
-  function failed(unit: ImportUnit, reason: string, detail: string): UnitResult {
-    return { itemKey: unit.itemKey, outcome: 'failed', reason, detail };
-  }
-
-  async function importUnit(runId: string, mailboxId: string, folderId: string, unit: ImportUnit, owner: string): Promise<UnitResult> {
-    const call: GraphCallOptions = { gate: gateFor(mailboxId) };
-    const claimed = await claim(mailboxId, unit, runId, owner);
-    if (claimed.outcome === 'already-imported') {
-      if (claimed.runId !== runId) return { itemKey: unit.itemKey, outcome: 'duplicate', graphMessageId: claimed.graphMessageId };
-      // This run finished it before (a retried activity): report what it was.
-      return claimed.state === 'partial'
-        ? { itemKey: unit.itemKey, outcome: 'partial', reason: 'attachment-refused', detail: 'partially imported earlier in this run', graphMessageId: claimed.graphMessageId }
-        : { itemKey: unit.itemKey, outcome: 'imported', graphMessageId: claimed.graphMessageId };
+  /** The claim went to another worker: hand this worker's copy over to it, or remove it when the unit is final with another. */
+  async function lost(work: UnitCalls, runId: string, error: UnitLostError): Promise<UnitResult> {
+    const { unit, mailboxId } = work;
+    const copy = work.created.messageId;
+    log({ event: 'unit-lost', mailboxId, itemKey: unit.itemKey });
+    let entry = error.entry;
+    if (copy) {
+      const handed = await ledger.handOver(mailboxId, unit.itemKey, copy);
+      if (handed.outcome === 'handed-over') return { itemKey: unit.itemKey, outcome: 'held', detail: 'another worker took the unit over; this worker handed its copy over' };
+      entry = handed.entry;
+      // Final with another copy (or no row at all): nobody else will ever remove this one.
+      if (entry?.graphMessageId !== copy) await removeCopy(work, copy, work.read);
     }
-    if (claimed.outcome === 'held-by-other') {
-      return failed(unit, 'held-by-other', `another worker holds the unit until ${claimed.leaseExpiresAt}`);
-    }
-
-    const created: { messageId?: string } = {};
-    try {
-      const email = JSON.parse((await staging.readItemBlob(unit.itemKey, 'message.json')).toString('utf8')) as ArchivedEmail;
-      if (claimed.takenOver) {
-        // An earlier attempt crashed or lost its answers: what is in the mailbox decides.
-        const found = await findMessagesByProperty(graph, mailboxId, ITEM_ID_PROPERTY, email.itemId, call);
-        if (o.importMode === 'importMime') {
-          // A MIME import that crashed before its PATCH has no named property yet: its Message-ID finds it.
-          const mid = email.messageId.trim().startsWith('<') ? email.messageId.trim() : `<${email.messageId.trim()}>`;
-          for (const m of await findMessagesByInternetMessageId(graph, mailboxId, mid, call)) if (!found.some((f) => f.id === m.id)) found.push(m);
-        }
-        const keep = found.find((m) => hasAllAttachments(m, email.attachments));
-        for (const m of found) if (m !== keep) await deleteMessage(graph, mailboxId, m.id, call);
-        if (keep) {
-          if (o.importMode === 'importMime') await markImported(mailboxId, keep.id, email.itemId, call);
-          await ledger.complete(mailboxId, unit.itemKey, { runId, owner, state: 'imported', graphMessageId: keep.id, etag: claimed.etag });
-          log({ event: 'unit-recovered', mailboxId, itemKey: unit.itemKey });
-          const ours = claimed.takenOver.runId === runId;
-          return { itemKey: unit.itemKey, outcome: ours ? 'imported' : 'duplicate', graphMessageId: keep.id };
-        }
-      }
-      const result =
-        o.importMode === 'importMime'
-          ? await importMime(mailboxId, folderId, unit, email, call, created)
-          : await importJson(mailboxId, folderId, unit, email, call, created);
-      const state = result.missing.length ? 'partial' : 'imported';
-      await ledger.complete(mailboxId, unit.itemKey, { runId, owner, state, graphMessageId: result.messageId, etag: claimed.etag });
-      log({ event: 'unit-done', mailboxId, itemKey: unit.itemKey, detail: state });
-      if (state === 'partial') {
-        const detail = `${result.missing.length} attachment(s) refused: ` + result.missing.map((m) => `${m.fileName} ${m.size} bytes sha256 ${m.sha256} (${m.reason})`).join('; ');
-        return { itemKey: unit.itemKey, outcome: 'partial', reason: 'attachment-refused', detail, graphMessageId: result.messageId };
-      }
-      return { itemKey: unit.itemKey, outcome: 'imported', graphMessageId: result.messageId };
-    } catch (error) {
-      // Give the unit back only when nothing of it can be left in the mailbox; otherwise the
-      // claim runs out and the next attempt looks in the mailbox first.
-      let clean = !maybeAppliedCreate(error, created);
-      if (created.messageId) {
-        try {
-          await deleteMessage(graph, mailboxId, created.messageId, call);
-        } catch {
-          clean = false;
-        }
-      }
-      if (clean) await ledger.release(mailboxId, unit.itemKey, owner).catch(() => undefined);
-      const result = unitFailure(unit, error);
-      log({ event: 'unit-failed', mailboxId, itemKey: unit.itemKey, detail: result.outcome === 'failed' ? `${result.reason}: ${result.detail}` : undefined });
-      return result;
-    }
-  }
-
-  /** True when a create may have reached the mailbox without our knowing its id. */
-  function maybeAppliedCreate(error: unknown, created: { messageId?: string }): boolean {
-    return created.messageId === undefined && maybeApplied(error);
+    if (isFinalEntry(entry)) return finalResult(unit, runId, entry);
+    return { itemKey: unit.itemKey, outcome: 'held', detail: 'another worker took the unit over' };
   }
 
   function unitFailure(unit: ImportUnit, error: unknown): UnitResult {
@@ -414,6 +207,83 @@ export function createMailboxImporter(deps: MailboxImporterDeps): MailboxImporte
     if (isArchiverError(error, 'MEDIA_MISSING')) return failed(unit, 'media-missing', describeError(error));
     if (isArchiverError(error)) return failed(unit, 'graph-error', describeError(error));
     throw error; // a defect or a storage outage: worth the activity's own retry
+  }
+
+  /**
+   * A unit failed while this worker may still hold it. Its own copy goes, for
+   * good, unless the ledger records it after all (a complete whose answer was
+   * lost); the claim is released remembering whether a copy may be left.
+   */
+  async function failure(work: UnitCalls, held: HeldUnit, runId: string, error: unknown, copyMayRemain: boolean): Promise<UnitResult> {
+    const { unit, mailboxId } = work;
+    if (error instanceof UnitLostError) return lost(work, runId, error);
+    const copy = work.created.messageId;
+    if (copy) {
+      try {
+        const entry = await ledger.get(mailboxId, unit.itemKey);
+        if (isFinalEntry(entry) && entry.graphMessageId === copy) {
+          held.stop();
+          return finalResult(unit, runId, entry);
+        }
+        await removeCopy(work, copy);
+      } catch (cleanUp) {
+        if (cleanUp instanceof UnitLostError) return lost(work, runId, cleanUp);
+        // Not removed: the claim's `copyMayExist` sends the next worker to look.
+      }
+    }
+    const copyMayExist = copyMayRemain || work.created.messageId !== undefined || (work.created.sent && maybeApplied(error));
+    await held.release(copyMayExist).catch(() => undefined);
+    const result = unitFailure(unit, error);
+    log({ event: 'unit-failed', mailboxId, itemKey: unit.itemKey, detail: result.outcome === 'failed' ? `${result.reason}: ${result.detail}` : undefined });
+    return result;
+  }
+
+  async function importUnit(runId: string, mailboxId: string, folderId: string, unit: ImportUnit, owner: string): Promise<UnitResult> {
+    const gate = gateFor(mailboxId);
+    const { result: claimed, claimedAt } = await claim(mailboxId, unit, runId, owner);
+    if (claimed.outcome === 'already-imported') return finalResult(unit, runId, claimed);
+    if (claimed.outcome === 'held-by-other') {
+      return { itemKey: unit.itemKey, outcome: 'held', detail: `another worker holds the unit (lease until ${claimed.leaseExpiresAt})` };
+    }
+    const held = new HeldUnit({ ledger, mailboxId, itemKey: unit.itemKey, owner, leaseInMs, marginInMs }, claimed, claimedAt);
+    held.keepAlive();
+    const takenOver = claimed.takenOver;
+    // A copy an earlier worker may have left stays possible until a look-up has settled it.
+    let copyMayRemain = !!takenOver && (takenOver.copyMayExist || takenOver.orphans.length > 0);
+    const calls: UnitCalls = {
+      graph, staging, mailboxId, folderId, unit, importMode, settleInMs, timeScale, sleep, log,
+      read: { gate },
+      write: { gate, beforeAttempt: () => held.guard() },
+      created: { sent: false },
+    };
+    try {
+      const email = JSON.parse((await staging.readItemBlob(unit.itemKey, 'message.json')).toString('utf8')) as ArchivedEmail;
+      const work: UnitWork = { ...calls, email };
+      if (takenOver && copyMayRemain) {
+        const kept = await recover(work, held, takenOver);
+        // Settled by the look-up: nothing is left but the copy kept, if any (which stays until it is recorded).
+        copyMayRemain = kept !== undefined;
+        if (kept) {
+          // The earlier worker's copy is the record; the run it worked for imported it.
+          await record(work, held, 'imported', kept, takenOver.runId);
+          log({ event: 'unit-recovered', mailboxId, itemKey: unit.itemKey });
+          return { itemKey: unit.itemKey, outcome: takenOver.runId === runId ? 'imported' : 'duplicate', graphMessageId: kept };
+        }
+      }
+      const imported = importMode === 'importMime' ? await importMime(work) : await importJson(work);
+      const state = imported.missing.length ? 'partial' : 'imported';
+      await record(work, held, state, imported.messageId, runId);
+      log({ event: 'unit-done', mailboxId, itemKey: unit.itemKey, detail: state });
+      if (state === 'partial') {
+        const detail = `${imported.missing.length} attachment(s) refused: ` + imported.missing.map((m) => `${m.fileName} ${m.size} bytes sha256 ${m.sha256} (${m.reason})`).join('; ');
+        return { itemKey: unit.itemKey, outcome: 'partial', reason: 'attachment-refused', detail, graphMessageId: imported.messageId };
+      }
+      return { itemKey: unit.itemKey, outcome: 'imported', graphMessageId: imported.messageId };
+    } catch (error) {
+      return await failure(calls, held, runId, error, copyMayRemain);
+    } finally {
+      held.stop();
+    }
   }
 
   return {
@@ -441,8 +311,4 @@ export function createMailboxImporter(deps: MailboxImporterDeps): MailboxImporte
       return results;
     },
   };
-}
-
-function pickMissing(a: ArchivedAttachment): Omit<MissingAttachment, 'reason'> {
-  return { mediaId: a.mediaId, fileName: a.fileName, size: a.size, sha256: a.sha256 };
 }

@@ -65,6 +65,17 @@ export class FakeGraph {
     return user;
   }
 
+  /** The id of the user's archive folder, made when missing (tests put left-behind copies there). */
+  archiveFolder(userId: string, displayName = 'O2 SMS and Voice Network Archiver'): string {
+    const folders = this.folders.get(userId)!;
+    let folder = folders.find((f) => f.displayName.toLowerCase() === displayName.toLowerCase());
+    if (!folder) {
+      folder = { id: randomUUID(), displayName };
+      folders.push(folder);
+    }
+    return folder.id;
+  }
+
   fail(rule: Omit<FailRule, 'times'> & { times?: number }): void {
     this.rules.push({ times: 1, ...rule });
   }
@@ -169,9 +180,17 @@ export class FakeGraph {
       messages.push(message);
       return json(201, { id: message.id });
     }
-    if (rest === '/messages' && request.method === 'GET') {
+    if (mm && request.method === 'GET') {
       const value = /ep\/value eq '((?:[^']|'')*)'/.exec(filter)?.[1]?.replace(/''/g, "'");
-      return json(200, { value: messages.filter((x) => itemIdOf(x) === value).map((x) => ({ id: x.id, attachments: x.attachments })) });
+      const folderId = mm[1];
+      return json(200, { value: messages.filter((x) => x.folderId === folderId && itemIdOf(x) === value).map((x) => ({ id: x.id, attachments: x.attachments })) });
+    }
+    mm = /^\/messages\/([^/]+)\/permanentDelete$/.exec(rest);
+    if (mm && request.method === 'POST') {
+      const i = messages.findIndex((x) => x.id === mm![1]);
+      if (i < 0) return json(404, { error: { code: 'ErrorItemNotFound', message: 'gone' } });
+      messages.splice(i, 1);
+      return new Response(null, { status: 204 });
     }
     mm = /^\/messages\/([^/]+)$/.exec(rest);
     if (mm && request.method === 'DELETE') {

@@ -67,7 +67,7 @@ describe('mailbox importer (fake Graph)', () => {
     await ledger.claim(mailbox.objectId, email.itemKey, { runId: 'run-0', owner: 'dead', leaseInMs: 1 });
     fake.messages.get(mailbox.objectId)!.push({
       id: 'left-behind',
-      folderId: 'x',
+      folderId: fake.archiveFolder(mailbox.objectId),
       json: { singleValueExtendedProperties: [{ id: 'String {e264df5e-3813-4e29-bc56-d084eb5a95a3} Name O2ArchiverItemId', value: 'sms-crash' }] },
       attachments: [],
     });
@@ -86,7 +86,7 @@ describe('mailbox importer (fake Graph)', () => {
     await ledger.claim(mailbox.objectId, email.itemKey, { runId: 'run-1', owner: 'dead', leaseInMs: 1 });
     fake.messages.get(mailbox.objectId)!.push({
       id: 'half-done',
-      folderId: 'x',
+      folderId: fake.archiveFolder(mailbox.objectId),
       json: { singleValueExtendedProperties: [{ id: 'String {e264df5e-3813-4e29-bc56-d084eb5a95a3} Name O2ArchiverItemId', value: 'mms-crash' }] },
       attachments: [],
     });
@@ -185,7 +185,17 @@ describe('mailbox importer (fake Graph)', () => {
     const [result] = await importer.importUnits('run-1', mailbox, [unitOf(email)]);
     expect(result).toMatchObject({ outcome: 'failed', reason: 'graph-error' });
     expect(result.outcome === 'failed' && result.detail).toMatch(/status 503 ServiceUnavailable/);
-    expect(await ledger.get(mailbox.objectId, email.itemKey)).toBeUndefined();
+    // Freed at once, and known to have left nothing behind (503 means not carried out): the next worker imports without looking first.
+    const row = await ledger.get(mailbox.objectId, email.itemKey);
+    expect(row).toMatchObject({ state: 'claimed', copyMayExist: false });
+    expect(Date.parse(row!.leaseExpiresAt)).toBeLessThanOrEqual(Date.now());
+    fake.rules.length = 0;
+    const lookups = () => fake.log.filter((l) => l.method === 'GET' && /\/messages$/.test(l.path)).length;
+    const before = lookups();
+    const [again] = await importer.importUnits('run-2', mailbox, [unitOf(email)]);
+    expect(again.outcome).toBe('imported');
+    expect(lookups()).toBe(before);
+    expect(fake.countWithItemId(mailbox.objectId, 'sms-503')).toBe(1);
   });
 
   it('creates the folder once when two imports race for it (409 ErrorFolderExists)', async () => {
