@@ -41,9 +41,17 @@ export function createInfrastructure(settings: Settings): Infrastructure {
   };
   const runs = new RunStore({ runs: storage.table(TableNames.runs), items: storage.table(TableNames.runItems), units: storage.table(TableNames.runUnits) });
   const blobs: BlobPort = {
-    async putText(container, name, text, contentType) {
+    async putText(container, name, text, contentType, options = {}) {
       const body = Buffer.from(text, 'utf8');
-      await storage.container(ContainerNames[container]).getBlockBlobClient(name).upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType } });
+      try {
+        await storage.container(ContainerNames[container]).getBlockBlobClient(name).upload(body, body.length, {
+          blobHTTPHeaders: { blobContentType: contentType },
+          ...(options.ifAbsent ? { conditions: { ifNoneMatch: '*' } } : {}),
+        });
+      } catch (error) {
+        // Written already: with ifAbsent, the first version stands.
+        if (!(options.ifAbsent && (error as { statusCode?: number }).statusCode === 409)) throw error;
+      }
     },
     async getText(container, name) {
       return (await storage.container(ContainerNames[container]).getBlockBlobClient(name).downloadToBuffer()).toString('utf8');

@@ -43,9 +43,9 @@ export class StageQueue<T> {
     await Promise.all([this.queue.createIfNotExists(), this.poisonQueue.createIfNotExists()]);
   }
 
-  /** Puts one claim check on the queue. */
-  async send(body: T): Promise<void> {
-    await this.queue.sendMessage(JSON.stringify(body));
+  /** Puts one claim check on the queue; with `delayInSeconds` it becomes visible only then. */
+  async send(body: T, delayInSeconds = 0): Promise<void> {
+    await this.queue.sendMessage(JSON.stringify(body), delayInSeconds > 0 ? { visibilityTimeout: queueDelayInSeconds(delayInSeconds) } : undefined);
   }
 
   /** Puts many claim checks on the queue, a few at a time. */
@@ -106,6 +106,11 @@ export class StageQueue<T> {
     ]);
     return { approximate: properties.approximateMessagesCount ?? 0, visible: peeked.peekedMessageItems.length };
   }
+}
+
+/** A delay as a queue message's initial invisibility: whole seconds, at least one. */
+export function queueDelayInSeconds(seconds: number): number {
+  return Math.max(1, Math.ceil(seconds));
 }
 
 function parseBody<T>(text: string): T {

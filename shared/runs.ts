@@ -49,6 +49,25 @@ export interface RunUnitRow {
   detail?: string;
 }
 
+/** A unit row as stored, with the ETag its next conditional write needs. */
+export interface StoredUnit {
+  row: RunUnitRow;
+  etag: string;
+}
+
+const SUCCESSES: readonly UnitOutcome[] = ['imported', 'partial', 'duplicate'];
+
+/**
+ * Whether a unit's outcome in a run may move from `current` to `next`: a
+ * pending unit takes any outcome; a failure gives way only to a success (a
+ * worker that raced another may have recorded its own failure first); a
+ * success is never replaced, so no report calls an imported unit failed.
+ */
+export function unitOutcomeMayChange(current: UnitOutcome, next: UnitOutcome): boolean {
+  if (current === 'pending') return next !== 'pending';
+  return current === 'failed' && SUCCESSES.includes(next);
+}
+
 export interface RunTables {
   runs: TableClient;
   items: TableClient;
@@ -163,6 +182,33 @@ export class RunStore {
     await this.tables.items.upsertEntity({ partitionKey: runId, rowKey: row.itemKey, json: JSON.stringify(next) }, 'Replace');
   }
 
+  /**
+   * Sets the item's outcome only while it has none: how a poisoned message
+   * records its failure without overwriting what a stage already decided
+   * (conditional on the row's ETag). False when the item had an outcome.
+   */
+  async setItemOutcomeIfNone(runId: string, row: RunItemRow): Promise<boolean> {
+    for (let round = 0; round < 5; round++) {
+      let existing: { json: string; etag: string } | undefined;
+      try {
+        existing = await this.tables.items.getEntity<{ json: string }>(runId, row.itemKey);
+      } catch (e) {
+        if (!isStatus(e, 404)) throw e;
+      }
+      const current = existing ? (JSON.parse(existing.json) as RunItemRow) : undefined;
+      if (current?.outcome) return false;
+      const entity = { partitionKey: runId, rowKey: row.itemKey, json: JSON.stringify({ ...current, ...row }) };
+      try {
+        if (existing) await this.tables.items.updateEntity(entity, 'Replace', { etag: existing.etag });
+        else await this.tables.items.createEntity(entity);
+        return true;
+      } catch (e) {
+        if (!isStatus(e, 409) && !isStatus(e, 412) && !isStatus(e, 404)) throw e;
+      }
+    }
+    throw new RangeError(`item row ${runId}/${row.itemKey} kept changing while its failure was recorded`);
+  }
+
   /** Every item row of the run. */
   async listItems(runId: string): Promise<RunItemRow[]> {
     return listJson<RunItemRow>(this.tables.items, runId);
@@ -181,12 +227,40 @@ export class RunStore {
     );
   }
 
-  /** Sets a unit's outcome in this run. */
-  async setUnitOutcome(runId: string, unit: RunUnitRow): Promise<void> {
-    await this.tables.units.upsertEntity(
-      { partitionKey: runId, rowKey: unitKey(unit.mailboxId, unit.itemKey), json: JSON.stringify(unit) },
-      'Replace',
-    );
+  /**
+   * Sets a unit's outcome in this run unless its current outcome may not give
+   * way to it (unitOutcomeMayChange); conditional on the row's ETag, so a
+   * concurrent writer is never overwritten blindly. `known` saves the read.
+   */
+  async setUnitOutcome(runId: string, unit: RunUnitRow, known?: StoredUnit): Promise<void> {
+    const rowKey = unitKey(unit.mailboxId, unit.itemKey);
+    const entity = { partitionKey: runId, rowKey, json: JSON.stringify(unit) };
+    let current = known ?? (await this.getUnit(runId, rowKey));
+    for (let round = 0; round < 5; round++) {
+      try {
+        if (!current) {
+          await this.tables.units.createEntity(entity);
+          return;
+        }
+        if (!unitOutcomeMayChange(current.row.outcome, unit.outcome)) return;
+        await this.tables.units.updateEntity(entity, 'Replace', { etag: current.etag });
+        return;
+      } catch (e) {
+        if (!isStatus(e, 409) && !isStatus(e, 412) && !isStatus(e, 404)) throw e;
+        current = await this.getUnit(runId, rowKey);
+      }
+    }
+    throw new RangeError(`unit row ${runId}/${rowKey} kept changing while its outcome was set`);
+  }
+
+  private async getUnit(runId: string, rowKey: string): Promise<StoredUnit | undefined> {
+    try {
+      const e = await this.tables.units.getEntity<{ json: string }>(runId, rowKey);
+      return { row: JSON.parse(e.json) as RunUnitRow, etag: e.etag };
+    } catch (e) {
+      if (isStatus(e, 404)) return undefined;
+      throw e;
+    }
   }
 
   /** Every unit row of the run. */
@@ -196,21 +270,78 @@ export class RunStore {
 
   /** The unit rows of one mailbox in the run: a row-key range, so an import step never reads the whole run. */
   async listUnitsOfMailbox(runId: string, mailboxId: string): Promise<RunUnitRow[]> {
-    // Row keys are `<mailbox>|<itemKey>`; '}' sorts right after '|', so this range holds exactly that mailbox.
-    const prefix = `${safeKey(mailboxId)}|`;
-    const upper = `${safeKey(mailboxId)}}`;
-    return listJson<RunUnitRow>(this.tables.units, runId, ` and RowKey ge '${escape(prefix)}' and RowKey lt '${escape(upper)}'`);
+    return (await this.listStoredUnits(runId, mailboxId)).map((u) => u.row);
   }
 
-  /** Marks a mailbox of the run as planned for import; false when it already was (a retried plan). */
+  /**
+   * The stored unit rows of one mailbox in the run, with their ETags; with
+   * `fromItemKey`/`toItemKey` (inclusive) only that stretch of item keys.
+   */
+  async listStoredUnits(runId: string, mailboxId: string, range?: { fromItemKey: string; toItemKey: string }): Promise<StoredUnit[]> {
+    // Row keys are `<mailbox>|<itemKey>`; '}' sorts right after '|', so the whole range holds exactly that mailbox.
+    const lower = range ? `RowKey ge '${escape(unitKey(mailboxId, range.fromItemKey))}'` : `RowKey ge '${escape(`${safeKey(mailboxId)}|`)}'`;
+    const upper = range ? `RowKey le '${escape(unitKey(mailboxId, range.toItemKey))}'` : `RowKey lt '${escape(`${safeKey(mailboxId)}}`)}'`;
+    const rows: StoredUnit[] = [];
+    for await (const e of this.tables.units.listEntities<{ json: string }>({
+      queryOptions: { filter: `PartitionKey eq '${escape(runId)}' and ${lower} and ${upper}` },
+    })) {
+      rows.push({ row: JSON.parse(e.json) as RunUnitRow, etag: e.etag });
+    }
+    return rows;
+  }
+
+  /** Marks a mailbox of the run as planned for import, its import chain at position 0; false when it already was (a retried plan). */
   async markMailboxPlanned(runId: string, mailboxId: string): Promise<boolean> {
     try {
-      await this.tables.runs.createEntity({ partitionKey: `plan|${runId}`, rowKey: safeKey(mailboxId) });
+      await this.tables.runs.createEntity({ partitionKey: `plan|${runId}`, rowKey: safeKey(mailboxId), position: 0 });
       return true;
     } catch (e) {
       if (isStatus(e, 409)) return false;
       throw e;
     }
+  }
+
+  /**
+   * Where a mailbox's import chain stands: the position of the one message
+   * that may carry it on, and the step that moved it there with the message
+   * it promised (undefined before the first step).
+   */
+  async chain<T>(runId: string, mailboxId: string): Promise<{ position: number; from?: number; next?: T } | undefined> {
+    try {
+      const e = await this.tables.runs.getEntity<{ position?: number; from?: number; next?: string }>(`plan|${runId}`, safeKey(mailboxId));
+      return { position: e.position ?? 0, from: e.from, next: e.next ? (JSON.parse(e.next) as T) : undefined };
+    } catch (e) {
+      if (isStatus(e, 404)) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Moves a mailbox's import chain from `from` to `to`, conditionally, keeping
+   * the message that carries it on (`next`): false when it is not at `from`
+   * (another worker, holding a redelivered copy of the same message, carried
+   * it on first), so one chain never becomes two. Should the worker die
+   * before it sends `next`, the redelivered step finds the chain moved from
+   * its own position and sends `next` again.
+   */
+  async advanceChain(runId: string, mailboxId: string, from: number, to: number, next: unknown): Promise<boolean> {
+    for (let round = 0; round < 5; round++) {
+      let current: { position?: number; etag: string };
+      try {
+        current = await this.tables.runs.getEntity<{ position?: number }>(`plan|${runId}`, safeKey(mailboxId));
+      } catch (e) {
+        if (isStatus(e, 404)) return false;
+        throw e;
+      }
+      if ((current.position ?? 0) !== from) return false;
+      try {
+        await this.tables.runs.updateEntity({ partitionKey: `plan|${runId}`, rowKey: safeKey(mailboxId), position: to, from, next: JSON.stringify(next) }, 'Merge', { etag: current.etag });
+        return true;
+      } catch (e) {
+        if (!isStatus(e, 412)) throw e;
+      }
+    }
+    return false;
   }
 }
 

@@ -37,7 +37,7 @@ export function batchResult<T>(batch: ReceivedBatch<T>, done: number): StageBatc
   return { taken: batch.fresh.length + batch.poisoned.length, done, poisoned: batch.poisoned.length };
 }
 
-/** Records each poisoned item message as the item's failure, then moves it to the poison queue. */
+/** Records each poisoned item message as the item's failure (unless a stage already gave it an outcome), then moves it to the poison queue. */
 export async function poisonItems(
   context: ActivityContext,
   queue: StageQueue<ItemMessage>,
@@ -48,7 +48,7 @@ export async function poisonItems(
   for (const message of messages) {
     const { runId, itemKey: key } = message.body;
     const staged = await staging.readStagedItem(key).catch(() => undefined);
-    await runs.setItemOutcome(runId, {
+    await runs.setItemOutcomeIfNone(runId, {
       itemKey: key, itemId: staged?.item.id ?? null, type: staged?.item.type ?? 'unknown',
       outcome: 'itemFailed', reason: 'poisoned', detail: `${stage} failed ${message.dequeueCount} times`,
     });

@@ -22,7 +22,7 @@ export async function stageItems(context: ActivityContext): Promise<StageBatchRe
     const identity = recordIdentity(raw);
     const claim = await runs.claimItem(message.body.runId, identity, message.messageId);
     if (claim !== 'duplicate') {
-      await runs.setItemOutcome(message.body.runId, { ...identity, outcome: 'itemFailed', reason: 'poisoned', detail: `staging failed ${message.dequeueCount} times` });
+      await runs.setItemOutcomeIfNone(message.body.runId, { ...identity, outcome: 'itemFailed', reason: 'poisoned', detail: `staging failed ${message.dequeueCount} times` });
     }
     await queues.stage.poison(message, 'poisoned');
   }

@@ -18,7 +18,13 @@ import type { WindowSlice } from '../window';
 export interface FetchMessage { runId: string; slice: WindowSlice }
 export interface StageRecordMessage { runId: string; pageBlob: string; index: number }
 export interface ItemMessage { runId: string; itemKey: string }
-export interface ImportMessage { runId: string; mailboxId: string; unitsBlob: string; offset: number }
+/**
+ * One step of a mailbox's import chain: the units of `unitsBlob` from
+ * `offset`; at the end of the list (`offset` = its length) a sweep, the
+ * `sweep`th, of the units still pending because another worker held them
+ * (since `heldSince`).
+ */
+export interface ImportMessage { runId: string; mailboxId: string; unitsBlob: string; offset: number; sweep?: number; heldSince?: string }
 
 export interface StageQueues {
   fetch: StageQueue<FetchMessage>;
@@ -44,7 +50,8 @@ export type StagingPort = Pick<
 
 /** A blob store for per-run working data (unit lists) and reports. */
 export interface BlobPort {
-  putText(container: 'runs' | 'reports', name: string, text: string, contentType: string): Promise<void>;
+  /** Writes a blob; with `ifAbsent` only when it does not exist yet (the first version stands). */
+  putText(container: 'runs' | 'reports', name: string, text: string, contentType: string, options?: { ifAbsent?: boolean }): Promise<void>;
   getText(container: 'runs' | 'reports', name: string): Promise<string>;
 }
 

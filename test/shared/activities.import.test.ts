@@ -1,0 +1,122 @@
+/**
+ * The import activity over real queues and tables: a poisoned import message
+ * fails only the units still pending, never one already imported; and a
+ * message redelivered while its first activity still runs (its lease lapsed)
+ * never makes a second import chain for the mailbox.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startAzurite, type AzuriteHandle } from '../../local/azurite';
+import { readSettings } from '../../shared/config';
+import { createActivities, type ActivityDependencies, type ImportMessage, type UnitList } from '../../shared/activities';
+import { createActivityDependencies } from '../../shared/dependencies';
+import { itemKey } from '../../shared/item';
+import type { MailboxImporter, UnitResult } from '../../shared/stages';
+
+describe('import activity over real queues', () => {
+  let azurite: AzuriteHandle;
+
+  beforeAll(async () => {
+    // Its own Azurite: the stage queues have fixed names.
+    azurite = await startAzurite({ location: mkdtempSync(path.join(os.tmpdir(), 'o2-import-activity-')) });
+  });
+
+  afterAll(async () => {
+    await azurite?.stop();
+  });
+
+  const MAILBOX = { objectId: '0f6c1c1e-2222-4c7a-9a5e-000000000001', userPrincipalName: 'alice@contoso.com' };
+
+  async function setUp(runId: string, unitCount: number, env: Record<string, string>, importer: MailboxImporter) {
+    const settings = readSettings({ AzureWebJobsStorage: azurite.connectionString, TELEMESSAGE_BASE_URL: 'http://127.0.0.1:9/unused', ...env });
+    const base = createActivityDependencies(settings);
+    const deps: ActivityDependencies = { ...base, importer: () => importer };
+    await deps.ensureStorage();
+    // Drain what an earlier test left on the shared queue.
+    for (let b = await deps.queues.import.receive(32); b.fresh.length + b.poisoned.length > 0; b = await deps.queues.import.receive(32)) {
+      await Promise.all([...b.fresh, ...b.poisoned].map((m) => deps.queues.import.complete(m)));
+    }
+    await deps.runs.createRun({
+      runId, instanceId: `i-${runId}`, trigger: 'cli', readFrom: '2026-11-25T00:00:00.000Z',
+      window: { from: '2026-11-25T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' }, startedAt: '2026-11-26T00:00:00.000Z', finishedAt: null, status: 'running',
+    });
+    const units = Array.from({ length: unitCount }, (_, i) => ({ itemKey: itemKey(`${runId}-item-${i}`), itemId: `${runId}-item-${i}`, itemType: 'sms' as const }))
+      .sort((a, b) => (a.itemKey < b.itemKey ? -1 : 1));
+    await deps.runs.addUnits(runId, units.map((u) => ({ mailboxId: MAILBOX.objectId, mailbox: MAILBOX.userPrincipalName, itemKey: u.itemKey, itemId: u.itemId, type: u.itemType, outcome: 'pending' as const })));
+    const unitsBlob = `${runId}/units/${MAILBOX.objectId}.json`;
+    const list: UnitList = { mailbox: MAILBOX, units };
+    await deps.blobs.putText('runs', unitsBlob, JSON.stringify(list), 'application/json');
+    expect(await deps.runs.markMailboxPlanned(runId, MAILBOX.objectId)).toBe(true);
+    const first: ImportMessage = { runId, mailboxId: MAILBOX.objectId, unitsBlob, offset: 0 };
+    return { deps, activities: createActivities(deps), units, first };
+  }
+
+  const importsAll: MailboxImporter = {
+    async importUnits(_runId, _mailbox, units) {
+      return units.map((u): UnitResult => ({ itemKey: u.itemKey, outcome: 'imported', graphMessageId: `m-${u.itemId}` }));
+    },
+  };
+
+  it('fails only the units still pending when an import message is poisoned, never one already imported', async () => {
+    const { deps, activities, units, first } = await setUp('run-poison-import', 3, { QUEUE_VISIBILITY_TIMEOUT_SECONDS: '1', MAX_DEQUEUE_COUNT: '2' }, importsAll);
+    const row = (i: number) => ({ mailboxId: MAILBOX.objectId, mailbox: MAILBOX.userPrincipalName, itemKey: units[i].itemKey, itemId: units[i].itemId, type: 'sms' as const });
+    await deps.runs.setUnitOutcome('run-poison-import', { ...row(0), outcome: 'imported' });
+    await deps.queues.import.send(first);
+    // Two deliveries that never finish (their workers died), then the third is over the limit.
+    for (let i = 0; i < 2; i++) {
+      expect((await deps.queues.import.receive(1)).fresh).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+    }
+    expect((await activities.importMailbox()).poisoned).toBe(1);
+    const outcomes = new Map((await deps.runs.listUnits('run-poison-import')).map((u) => [u.itemKey, u]));
+    expect(outcomes.get(units[0].itemKey)).toMatchObject({ outcome: 'imported' });
+    expect(outcomes.get(units[1].itemKey)).toMatchObject({ outcome: 'failed', reason: 'poisoned' });
+    expect(outcomes.get(units[2].itemKey)).toMatchObject({ outcome: 'failed', reason: 'poisoned' });
+  });
+
+  it('never lets a failure overwrite a unit already imported, nor a failure overwrite a failure', async () => {
+    const { deps, units } = await setUp('run-precedence', 2, {}, importsAll);
+    const row = (i: number) => ({ mailboxId: MAILBOX.objectId, mailbox: MAILBOX.userPrincipalName, itemKey: units[i].itemKey, itemId: units[i].itemId, type: 'sms' as const });
+    await deps.runs.setUnitOutcome('run-precedence', { ...row(0), outcome: 'imported' });
+    await deps.runs.setUnitOutcome('run-precedence', { ...row(0), outcome: 'failed', reason: 'graph-error', detail: 'late' });
+    await deps.runs.setUnitOutcome('run-precedence', { ...row(1), outcome: 'failed', reason: 'graph-error', detail: 'first' });
+    await deps.runs.setUnitOutcome('run-precedence', { ...row(1), outcome: 'failed', reason: 'poisoned', detail: 'second' });
+    // A success recorded by the worker that won a race still replaces a failure recorded by the one that lost it.
+    const after = new Map((await deps.runs.listUnits('run-precedence')).map((u) => [u.itemKey, u]));
+    expect(after.get(units[0].itemKey)).toMatchObject({ outcome: 'imported' });
+    expect(after.get(units[1].itemKey)).toMatchObject({ outcome: 'failed', detail: 'first' });
+    await deps.runs.setUnitOutcome('run-precedence', { ...row(1), outcome: 'duplicate' });
+    expect((await deps.runs.listUnits('run-precedence')).find((u) => u.itemKey === units[1].itemKey)).toMatchObject({ outcome: 'duplicate' });
+  });
+
+  it('keeps one import chain per mailbox when a message is redelivered while its first activity still runs', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const firstStarted = new Promise<void>((resolve) => (started = resolve));
+    let calls = 0;
+    const slowFirst: MailboxImporter = {
+      async importUnits(runId, mailbox, units) {
+        if (calls++ === 0) {
+          started();
+          await released;
+        }
+        return importsAll.importUnits(runId, mailbox, units);
+      },
+    };
+    const { deps, activities, first } = await setUp('run-redelivered', 5, { QUEUE_VISIBILITY_TIMEOUT_SECONDS: '2', IMPORT_UNITS_PER_ACTIVITY: '2' }, slowFirst);
+    // The first activity's lease renewals never arrive (a lost connection to the queue).
+    deps.queues.import.renew = async () => undefined;
+    await deps.queues.import.send(first);
+    const one = activities.importMailbox();
+    await firstStarted;
+    await new Promise((resolve) => setTimeout(resolve, 2_300));
+    // The message came back while the first activity still works on it: a second activity takes it.
+    expect((await activities.importMailbox()).done).toBe(1);
+    release();
+    await one;
+    const waiting = (await deps.queues.import.queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => JSON.parse(m.messageText) as ImportMessage);
+    expect(waiting).toEqual([expect.objectContaining({ runId: 'run-redelivered', offset: 2 })]);
+  });
+});
