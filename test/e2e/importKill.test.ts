@@ -7,84 +7,23 @@
  * the killed instance from its stored history (as Durable does after a host
  * crash): the same run id, every unit imported, none twice.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startAzurite, type AzuriteHandle } from '../../local/azurite';
+import { exitWithin, PROCESS_SCRIPTS, startCliProcess as cli, startServiceProcess as startService, waitUntil, type CliProcess as CliRun } from '../../local/processes';
 import { sampleTenant } from '../../local/sample';
 import { checkBalance, type RunReport } from '../../shared/report';
 import { emlFiles, readMailboxesThroughGraph, PROJECT_ROOT, SAMPLE_WINDOW, type GraphEndpoint } from '../support/stack';
 
-const CLI = path.join(PROJECT_ROOT, 'bin/o2-archiver.js');
-const GRAPH_MAIN = path.join(PROJECT_ROOT, 'dist/local/emulators/graph/main.js');
-const TM_MAIN = path.join(PROJECT_ROOT, 'dist/local/emulators/telemessage/main.js');
+const CLI = PROCESS_SCRIPTS.cli;
+const GRAPH_MAIN = PROCESS_SCRIPTS.graphEmulator;
+const TM_MAIN = PROCESS_SCRIPTS.teleMessageEmulator;
 const TOKEN = 'kill-test-token';
 const TM_USER = 'kill-test-admin';
 const TM_PASSWORD = 'kill-test-password';
 const LEASE_SECONDS = 20;
-
-/** Starts a service's main as a child process and resolves with the JSON line it prints once listening. */
-function startService<T>(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; info: T }> {
-  const child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${path.basename(script)} did not start within 60 s: ${err.slice(-500)}`));
-    }, 60_000);
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const line = out.split('\n').find((l) => l.trim().startsWith('{'));
-      if (line && out.includes('\n')) {
-        clearTimeout(timer);
-        resolve({ child, info: JSON.parse(line) as T });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${path.basename(script)} exited with ${code}: ${err.slice(-500)}`));
-    });
-  });
-}
-
-interface CliRun {
-  child: ChildProcess;
-  stderr: () => string;
-  exit: Promise<number | null>;
-}
-
-/** Starts `o2-archiver <args>` as a child process in `cwd` (no .env there) with `env`. */
-function cli(args: string[], env: NodeJS.ProcessEnv, cwd: string): CliRun {
-  const child = spawn(process.execPath, [CLI, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  child.stdout!.resume();
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stderr: () => err, exit };
-}
-
-/** Waits for a child's exit, killing it if it takes longer than `ms`. */
-async function exitWithin(run: CliRun, ms: number): Promise<number | null> {
-  const timer = setTimeout(() => run.child.kill('SIGKILL'), ms);
-  try {
-    return await run.exit;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Polls `check` every 100 ms until it is true or `ms` have passed. */
-async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return check();
-}
 
 const RUN_LINE = /run (\S+) \((started|resumed|restarted)\)/;
 
