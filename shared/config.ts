@@ -44,6 +44,8 @@ const SettingsSchema = z.object({
     .regex(/^\S+ \S+ \S+ \S+ \S+ \S+$/, 'must be an NCRONTAB expression with six fields')
     .default('0 0 2 * * *'),
   SETTLE_HOURS: intIn(0, 24 * 14).default(48),
+  // The longest window one run may cover (HTTP, CLI and the timer's catch-up): each slice is a queue message.
+  MAX_WINDOW_DAYS: intIn(1, 366).default(31),
   TM_EMULATOR_FAULT_RATE: rate.default(0),
   GRAPH_EMULATOR_FAULT_RATE: rate.default(0),
   EMULATOR_SEED: z.string().min(1).default('o2-archiver'),

@@ -56,7 +56,7 @@ export async function main(argv: readonly string[], io: CommandIo = defaultIo): 
   } catch (e) {
     io.err(`o2-archiver: ${describeError(e)}`);
     if (debug && e instanceof Error && e.stack) io.err(e.stack);
-    if (isArchiverError(e) && ['BAD_USAGE', 'SETTING_MISSING', 'SETTING_INVALID'].includes(e.code)) return 2;
+    if (isArchiverError(e) && ['BAD_USAGE', 'BAD_WINDOW', 'SETTING_MISSING', 'SETTING_INVALID'].includes(e.code)) return 2;
     return 1;
   }
 }

@@ -17,6 +17,7 @@ import { renderDashboard } from './dashboard';
 import { loadReport, noteAcceptedRun, recentRuns } from './views';
 import type { RunRecord } from '../runs';
 import type { StartRunRequest, StartedRun } from '../runStart';
+import { parseInstant, windowTooLong } from '../window';
 
 /** The request as the handlers read it (@azure/functions' HttpRequest has this shape). */
 export interface ApiRequest {
@@ -40,9 +41,6 @@ export type ApiHandler = (request: ApiRequest, host: AppHost, log: ActivityLog) 
 const MAX_JSON_BODY_BYTES = 64 * 1024;
 const MAX_MAPPING_BYTES = 5 * 1024 * 1024;
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/;
-// An instant as the CLI takes it: ISO 8601 with Z or an offset, or a bare date (midnight UTC).
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
-const BARE_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A request the caller must fix: answered with its status and message. */
 class BadRequest extends Error {
@@ -63,6 +61,10 @@ export async function handle(handler: ApiHandler, request: ApiRequest, host: App
       log.info(`http ${request.method} ${path}: ${e.status} ${e.message}`);
       return json(e.status, { error: e.message, ...e.extra });
     }
+    if (isArchiverError(e, 'BAD_WINDOW')) {
+      log.info(`http ${request.method} ${path}: 400 ${e.message}`);
+      return json(400, { error: e.message, setting: e.setting });
+    }
     if (isArchiverError(e, 'CONFLICT')) {
       log.info(`http ${request.method} ${path}: 409 ${e.message}`);
       return json(409, { error: e.message });
@@ -80,6 +82,8 @@ export const startRun: ApiHandler = async (request, host, log) => {
   const from = instant(body.from, 'from');
   const to = instant(body.to, 'to');
   if (Date.parse(from) >= Date.parse(to)) throw new BadRequest(`"from" (${from}) must be before "to" (${to})`);
+  const tooLong = windowTooLong({ from, to }, host.settings.MAX_WINDOW_DAYS);
+  if (tooLong) throw new BadRequest(tooLong, 400, { setting: 'MAX_WINDOW_DAYS' });
   const started = await start(host, { trigger: 'http', window: { from, to } });
   log.info(`http: run ${started.runId} (${started.outcome}) of ${from} .. ${to} as ${started.instanceId}`);
   return accepted(request, host, started.runId, started.instanceId, { outcome: started.outcome, window: { from, to } });
@@ -230,12 +234,9 @@ async function readJsonObject(request: ApiRequest): Promise<Record<string, unkno
 
 function instant(value: unknown, name: string): string {
   if (value === undefined || value === null || value === '') throw new BadRequest(`"${name}" is missing: give an ISO 8601 instant such as 2026-11-25T00:00:00Z`);
-  const text = typeof value === 'string' ? value.trim() : '';
-  const ms = Date.parse(BARE_DATE.test(text) ? `${text}T00:00:00Z` : text);
-  if ((!ISO_INSTANT.test(text) && !BARE_DATE.test(text)) || Number.isNaN(ms)) {
-    throw new BadRequest(`"${name}" ${JSON.stringify(value)} is not an ISO 8601 instant (2026-11-25T00:00:00Z) or a date (2026-11-25)`);
-  }
-  return new Date(ms).toISOString();
+  const parsed = parseInstant(typeof value === 'string' ? value : '');
+  if (!parsed.ok) throw new BadRequest(`"${name}" ${JSON.stringify(value).slice(0, 100)} ${parsed.reason}`);
+  return parsed.iso;
 }
 
 function runIdParam(request: ApiRequest): string {

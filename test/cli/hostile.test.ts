@@ -1,7 +1,8 @@
 /**
  * Hostile input through the command line, read back (issue 11): CSV files an
  * admin opens in a spreadsheet never hold a formula, and what `mapping show`
- * prints uploads again unchanged in meaning.
+ * prints uploads again unchanged in meaning; a window of any length and a
+ * date that does not exist are bad usage (exit 2) before anything starts.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -90,6 +91,24 @@ describe('hostile input through the command line', () => {
       expect(all.filter((c) => FORMULA.test(c))).toEqual([]);
       // Defused, not lost: each id is there behind one apostrophe.
       for (const id of hostileIds) expect(all).toContain(`'${id}`);
+    }
+  });
+
+  it('run refuses a window longer than MAX_WINDOW_DAYS with exit 2 and one line naming the setting', async () => {
+    for (const [from, to] of [['0000-01-01', '9999-12-31'], ['2026-01-01', '2026-02-01T00:00:01Z']]) {
+      const { io, err } = captureIo();
+      expect([from, to, await main(['run', '--from', from, '--to', to], io)]).toEqual([from, to, 2]);
+      expect(err).toHaveLength(1);
+      expect(err[0]).toMatch(/MAX_WINDOW_DAYS allows at most 31/);
+    }
+  });
+
+  it('run refuses a date or time that does not exist with exit 2, never rolling it over', async () => {
+    for (const bad of ['2026-02-30', '2026-02-29', '2026-04-31', '2026-13-01', '2026-11-25T24:00:00Z', '2026-11-25T10:60:00Z', '2026-11-25T10:00:00+24:00']) {
+      const { io, err } = captureIo();
+      expect([bad, await main(['run', '--from', bad, '--to', '2026-03-03'], io)]).toEqual([bad, 2]);
+      expect(err).toHaveLength(1);
+      expect(err[0]).toContain(`--from '${bad}'`);
     }
   });
 });
