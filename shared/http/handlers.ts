@@ -242,14 +242,14 @@ async function start(host: AppHost, request: StartRunRequest): Promise<StartedRu
 
 function accepted(request: ApiRequest, runId: string, instanceId: string, extra: Record<string, unknown>): ApiResponse {
   const base = apiBase(request.url);
-  const statusQueryGetUri = `${base}/${HttpRoutes.run.replace('{runId}', encodeURIComponent(runId))}`;
+  const statusQueryGetUri = `${base}/${HttpRoutes.run.replace('{runId}', () => encodeURIComponent(runId))}`;
   const body = {
     runId,
     instanceId,
     ...extra,
     statusQueryGetUri,
     failuresCsvGetUri: `${statusQueryGetUri}?format=csv`,
-    redrivePostUri: `${base}/${HttpRoutes.redrive.replace('{runId}', encodeURIComponent(runId))}`,
+    redrivePostUri: `${base}/${HttpRoutes.redrive.replace('{runId}', () => encodeURIComponent(runId))}`,
     dashboardUri: `${base}/${HttpRoutes.dashboard}`,
     // Never Durable's management URLs: they carry the extension's system key, which terminates or purges any instance.
   };

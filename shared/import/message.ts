@@ -123,7 +123,8 @@ export function messageBody(email: Pick<ArchivedEmail, 'text' | 'html'>, missing
     const list = missing.length
       ? `<hr><p>${escapeHtml(MISSING_TITLE)}</p><ul>${missingLines(missing).map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`
       : '';
-    const html = list && /<\/body>/i.test(email.html) ? email.html.replace(/<\/body>/i, `${list}</body>`) : email.html + list;
+    // A function, not a string: file names are the source's, and `$'`, `` $` `` or `$&` in one would splice the body into itself.
+    const html = list && /<\/body>/i.test(email.html) ? email.html.replace(/<\/body>/i, (end) => `${list}${end}`) : email.html + list;
     return { contentType: 'html', content: html };
   }
   const list = missing.length ? `\n\n---\n${MISSING_TITLE}\n${missingLines(missing).map((l) => `- ${l}`).join('\n')}\n` : '';

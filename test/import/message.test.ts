@@ -168,3 +168,17 @@ describe('attachment routes at the 4,000,000-byte line', () => {
     expect(planAttachments(e, [attachment(size, 'edge.bin')], { missing })).toEqual(['post']);
   });
 });
+
+describe('the body of a message re-created without refused attachments (issue 11)', () => {
+  it('lists file names with $ patterns as they are: a replacement never splices the body into itself', () => {
+    const names = ["a$'b.jpg", 'c$`d.jpg', 'e$&f.jpg', 'g$$h.jpg', 'i$1j.jpg', "$'$`$&.jpg"];
+    const missing = names.map((fileName, i) => ({ mediaId: `m${i}`, fileName, size: 10 + i, sha256: 'd'.repeat(64), reason: 'status 400 ErrorInvalidOperation' }));
+    const html = '<html><head><title>t</title></head><body><p>Hello</p></body></html>';
+    const body = messageBody({ text: 'Hello', html }, missing);
+    expect(body.content.startsWith('<html><head><title>t</title></head><body><p>Hello</p><hr>')).toBe(true);
+    expect(body.content.endsWith('</ul></body></html>')).toBe(true);
+    expect(body.content.match(/<\/body>/g)).toHaveLength(1);
+    expect(body.content.match(/<html>/g)).toHaveLength(1);
+    for (const name of names) expect(body.content).toContain(`<li>${name.replace(/&/g, '&amp;')} (`);
+  });
+});
