@@ -31,7 +31,8 @@ const SettingsSchema = z.object({
   GRAPH_CA_CERT_PATH: optionalText,
   GRAPH_IMPORT_MODE: z.enum(['json', 'importMime']).default('json'),
   ARCHIVE_FOLDER_NAME: z.string().trim().min(1).max(255).default('O2 SMS and Voice Network Archiver'),
-  MAX_ITEM_BYTES: intIn(1, 150 * 1024 * 1024).default(10 * 1024 * 1024),
+  // At most Graph's 150 MB for one attachment (an upload session), so every attachment of an accepted item has a way in.
+  MAX_ITEM_BYTES: intIn(1, 150_000_000).default(10 * 1024 * 1024),
   DEFAULT_PHONE_REGION: z.string().trim().regex(/^[A-Z]{2}$/, 'must be a two-letter region such as GB').default('GB'),
   DISPLAY_TIME_ZONE: z
     .string()
