@@ -12,6 +12,8 @@ import { isArchiverError, describeError } from '../../shared/errors';
 export interface CommandIo {
   out(line: string): void;
   err(line: string): void;
+  /** True when stderr is a terminal: progress is then redrawn in place instead of printed line by line. */
+  errIsTTY?: boolean;
 }
 
 export type Command = (args: ParsedArgs, io: CommandIo) => Promise<number>;
@@ -64,6 +66,7 @@ export async function main(argv: readonly string[], io: CommandIo = defaultIo): 
 const defaultIo: CommandIo = {
   out: (line) => process.stdout.write(line + '\n'),
   err: (line) => process.stderr.write(line + '\n'),
+  errIsTTY: process.stderr.isTTY === true,
 };
 
 if (require.main === module) {

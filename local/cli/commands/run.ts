@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { readSettings, requireSettings } from '../../../shared/config';
 import { failuresCsv } from '../../../shared/report';
 import { createLocalRunner } from '../../runner';
-import { exitCodeFor, progressPrinter, summaryLines } from '../../progress';
+import { exitCodeFor, progressPrinter, progressSink, summaryLines } from '../../progress';
 import { allowOptions, parseInstant, optionalOption, requireOption, usage } from '../args';
 import type { Command } from '../main';
 import { windowTooLong } from '../../../shared/window';
@@ -26,7 +26,7 @@ export const runCommand: Command = async (args, io) => {
   const runner = await createLocalRunner({ settings, leaseInMs: settings.LOCAL_DRIVER_LEASE_SECONDS * 1000 });
   const started = await runner.startRun({ trigger: 'cli', window: { from, to } });
   io.err(`run ${started.runId} (${started.outcome}) of ${from} .. ${to}`);
-  const { instance, report } = await runner.waitForRun(started, progressPrinter());
+  const { instance, report } = await runner.waitForRun(started, progressPrinter(progressSink(io)));
   if (!report) {
     io.err(`o2-archiver: the run ended ${instance.status} without a report: ${instance.error ?? 'unknown error'}`);
     return 3;
