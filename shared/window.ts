@@ -91,16 +91,6 @@ export function parseInstant(text: string): { ok: true; iso: string } | { ok: fa
   return { ok: true, iso: new Date(ms).toISOString() };
 }
 
-/** Checks a window given by a person: both instants valid, `from` before `to`. */
-export function validateWindow(window: { from?: unknown; to?: unknown }): TimeWindow {
-  const from = typeof window.from === 'string' ? Date.parse(window.from) : NaN;
-  const to = typeof window.to === 'string' ? Date.parse(window.to) : NaN;
-  if (Number.isNaN(from)) throw new RangeError('"from" must be an ISO 8601 instant');
-  if (Number.isNaN(to)) throw new RangeError('"to" must be an ISO 8601 instant');
-  if (from >= to) throw new RangeError('"from" must be before "to"');
-  return { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
-}
-
 /** The start of the UTC day that holds `instant`. */
 export function startOfUtcDay(instant: Date): Date {
   return new Date(Math.floor(instant.getTime() / DAY_MS) * DAY_MS);

@@ -3,6 +3,8 @@
  * over; a window is bounded by MAX_WINDOW_DAYS; the longest allowed window is
  * sliced in bounded chunks; the timer's window after an outage is bounded too.
  */
+import { readSettings } from '../shared/config';
+import { buildRunInput } from '../shared/runStart';
 import { countSlices, parseInstant, scheduledWindow, sliceChunks, sliceWindow, windowTooLong } from '../shared/window';
 
 describe('parseInstant', () => {
@@ -84,5 +86,22 @@ describe('window bounds', () => {
     // Close to today, the window ends at the start of today.
     expect(scheduledWindow(now, '2026-11-20T00:00:00.000Z', 48, 31)?.window.to).toBe('2026-11-26T00:00:00.000Z');
     expect(scheduledWindow(now, '2026-11-26T00:00:00.000Z', 48, 31)).toBeUndefined();
+  });
+});
+
+describe('buildRunInput: the guard behind every starter', () => {
+  const settings = readSettings({ MAX_WINDOW_DAYS: '31' });
+
+  it('refuses a window longer than MAX_WINDOW_DAYS from any starter with BAD_WINDOW naming the setting', () => {
+    const window = { from: '2026-01-01T00:00:00.000Z', to: '2026-02-01T00:00:01.000Z' };
+    for (const trigger of ['timer', 'http', 'cli'] as const) {
+      expect(() => buildRunInput({ trigger, window }, settings, 'run-x')).toThrow(expect.objectContaining({ code: 'BAD_WINDOW', setting: 'MAX_WINDOW_DAYS' }));
+    }
+    expect(buildRunInput({ trigger: 'timer', window: { ...window, to: '2026-02-01T00:00:00.000Z' } }, settings, 'run-x').input.window.to).toBe('2026-02-01T00:00:00.000Z');
+  });
+
+  it('lets a re-drive keep its earlier run’s window: it reads no source', () => {
+    const window = { from: '2025-01-01T00:00:00.000Z', to: '2026-01-01T00:00:00.000Z' };
+    expect(buildRunInput({ trigger: 'redrive', window, redriveOf: 'run-old' }, settings, 'run-x').instanceId).toBe('redrive-run-old');
   });
 });
