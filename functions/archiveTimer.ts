@@ -14,7 +14,7 @@ export async function archiveTimer(timer: Timer, context: InvocationContext): Pr
   const host = appHost(() => df.getClient(context));
   const log = activityLog(context);
   if (timer.isPastDue) log.warn('timer: past due; the window starts at the watermark, so nothing is skipped');
-  return startScheduledRun({ now: host.now(), starter: host.starter, watermarks: host.watermarks, settleHours: host.settings.SETTLE_HOURS, log });
+  return startScheduledRun({ now: host.now(), starter: host.starter, watermarks: host.watermarks, settleHours: host.settings.SETTLE_HOURS, maxWindowDays: host.settings.MAX_WINDOW_DAYS, log });
 }
 
 app.timer(TriggerNames.archiveTimer, {

@@ -5,7 +5,7 @@ import { appHost } from '../shared/http/host';
 import { activityLog } from '../shared/logging';
 import { HttpRoutes, TriggerNames } from '../shared/names';
 
-/** GET /api/dashboard: the dashboard page (phone numbers masked unless ?unmask=1). */
+/** GET /api/dashboard: the dashboard page, phone numbers masked (in full only at /api/unmasked/dashboard, admin key). */
 export async function dashboardHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   // Starts no run, so it has no Durable client binding and the host never asks for one.
   return handle(dashboard, request, appHost(() => df.getClient(context)), activityLog(context));

@@ -124,6 +124,7 @@ param settleHours int = 48
 
 @description('Tuning settings (docs/settings.md), as strings. Keep RETRY_TIME_SCALE at 1 against real services.')
 param tuning object = {
+  MAX_WINDOW_DAYS: '31'
   SLICE_MINUTES: '60'
   SOURCE_PAGE_SIZE: '500'
   SOURCE_REQUEST_TIMEOUT_SECONDS: '60'

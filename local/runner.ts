@@ -37,7 +37,10 @@ export async function createLocalRunner(options: LocalRunnerOptions): Promise<Lo
   await ensureInfrastructure(infra);
   const store = new InstanceStore(infra.storage.table(TableNames.driverInstances), infra.storage.table(TableNames.driverHistory));
   await store.ensure();
+  // Progress listeners by instance: the driver tells each custom status as it is set, so no phase is missed.
+  const listeners = new Map<string, (status: unknown) => void>();
   const driver = new LocalDriver({
+    onCustomStatus: (instanceId, status) => listeners.get(instanceId)?.(status),
     store,
     functions: loadFunctionApp(),
     owner: options.owner,
@@ -60,18 +63,19 @@ export async function createLocalRunner(options: LocalRunnerOptions): Promise<Lo
       return record && { runtimeStatus: record.status, customStatus: record.customStatus, output: record.output };
     },
     async waitForRun(started, onStatus) {
-      const timer = onStatus
-        ? setInterval(() => {
-            driver.getStatus(started.instanceId).then((r) => r?.customStatus && onStatus(r.customStatus), () => undefined);
-          }, 500)
-        : undefined;
+      if (onStatus) {
+        listeners.set(started.instanceId, onStatus);
+        // A resumed run already has a status: show where it stands.
+        const current = await driver.getStatus(started.instanceId).catch(() => undefined);
+        if (current?.customStatus) onStatus(current.customStatus);
+      }
       try {
         const instance = await driver.waitForCompletion(started.instanceId);
         const runId = ((instance.output as { runId?: string } | undefined)?.runId ?? (instance.input as ArchiveRunInput).runId);
         const report = await infra.blobs.getText('reports', `${runId}.json`).then((t) => JSON.parse(t) as RunReport, () => undefined);
         return { instance, report };
       } finally {
-        if (timer) clearInterval(timer);
+        if (onStatus) listeners.delete(started.instanceId);
       }
     },
   };

@@ -31,7 +31,8 @@ const SettingsSchema = z.object({
   GRAPH_CA_CERT_PATH: optionalText,
   GRAPH_IMPORT_MODE: z.enum(['json', 'importMime']).default('json'),
   ARCHIVE_FOLDER_NAME: z.string().trim().min(1).max(255).default('O2 SMS and Voice Network Archiver'),
-  MAX_ITEM_BYTES: intIn(1, 150 * 1024 * 1024).default(10 * 1024 * 1024),
+  // At most Graph's 150 MB for one attachment (an upload session), so every attachment of an accepted item has a way in.
+  MAX_ITEM_BYTES: intIn(1, 150_000_000).default(10 * 1024 * 1024),
   DEFAULT_PHONE_REGION: z.string().trim().regex(/^[A-Z]{2}$/, 'must be a two-letter region such as GB').default('GB'),
   DISPLAY_TIME_ZONE: z
     .string()
@@ -44,6 +45,8 @@ const SettingsSchema = z.object({
     .regex(/^\S+ \S+ \S+ \S+ \S+ \S+$/, 'must be an NCRONTAB expression with six fields')
     .default('0 0 2 * * *'),
   SETTLE_HOURS: intIn(0, 24 * 14).default(48),
+  // The longest window one run may cover (HTTP, CLI and the timer's catch-up): each slice is a queue message.
+  MAX_WINDOW_DAYS: intIn(1, 366).default(31),
   TM_EMULATOR_FAULT_RATE: rate.default(0),
   GRAPH_EMULATOR_FAULT_RATE: rate.default(0),
   EMULATOR_SEED: z.string().min(1).default('o2-archiver'),

@@ -16,6 +16,7 @@ export const ErrorCodes = {
   GRAPH_ERROR: 'Microsoft Graph refused a request.',
   MAPPING_INVALID: 'The user mapping file has errors and was rejected whole.',
   BAD_USAGE: 'The command line was not understood.',
+  BAD_WINDOW: 'A run was asked for a window that cannot be run at once (longer than MAX_WINDOW_DAYS).',
   NOT_FOUND: 'The thing asked for does not exist.',
   CONFLICT: 'Another worker holds or changed the same record.',
   UNIT_LOST: 'Another worker took over an import unit this worker held: it must not write to the mailbox for it again.',

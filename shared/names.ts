@@ -76,6 +76,11 @@ export const HttpRoutes = {
   redrive: 'runs/{runId}/redrive',
   mapping: 'mapping',
   dashboard: 'dashboard',
+  // The same views with phone numbers in full: admin key only (authLevel 'admin'). Not under `admin/`,
+  // which the Functions host keeps for its own API.
+  unmaskedRuns: 'unmasked/runs',
+  unmaskedRun: 'unmasked/runs/{runId}',
+  unmaskedDashboard: 'unmasked/dashboard',
 } as const;
 
 /** The timer and HTTP functions (functions/<name>.ts). */
@@ -87,4 +92,7 @@ export const TriggerNames = {
   redriveHttp: 'redriveHttp',
   mappingHttp: 'mappingHttp',
   dashboardHttp: 'dashboardHttp',
+  listRunsUnmaskedHttp: 'listRunsUnmaskedHttp',
+  getRunUnmaskedHttp: 'getRunUnmaskedHttp',
+  dashboardUnmaskedHttp: 'dashboardUnmaskedHttp',
 } as const;

@@ -3,6 +3,7 @@
  * unit rows, so it balances by construction, and written as JSON with a CSV
  * of its failures.
  */
+import { csvLine } from './csv';
 import type { ItemType } from './item';
 import type { RunItemRow, RunRecord, RunStatus, RunTrigger, RunUnitRow } from './runs';
 
@@ -151,14 +152,9 @@ export function checkBalance(counts: ReportCounts): string[] {
   return problems;
 }
 
-/** The failures CSV: RFC 4180 quoting, and formula-looking cells defused with a leading `'`. */
+/** The failures CSV: RFC 4180 quoting, and no cell a spreadsheet would run as a formula (shared/csv.ts). */
 export function failuresCsv(report: RunReport): string {
   const rows = [['itemId', 'type', 'mailbox', 'reason', 'detail']];
   for (const f of report.failures) rows.push([f.itemId ?? '', f.type, f.mailbox ?? '', f.reason, f.detail]);
-  return rows.map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
-}
-
-function csvCell(value: string): string {
-  const defused = /^[=+\-@]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(defused) ? `"${defused.replace(/"/g, '""')}"` : defused;
+  return rows.map(csvLine).join('\r\n') + '\r\n';
 }

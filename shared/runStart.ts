@@ -7,7 +7,8 @@ import type { Settings } from './config';
 import type { TimeWindow } from './item';
 import { tuningFromSettings, type ArchiveRunInput } from './orchestration';
 import type { RunTrigger } from './runs';
-import { instanceIdForWindow } from './window';
+import { ArchiverError } from './errors';
+import { instanceIdForWindow, windowTooLong } from './window';
 
 export interface StartRunRequest {
   trigger: RunTrigger;
@@ -38,8 +39,15 @@ export function newRunId(now: Date): string {
   return `run-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-/** The orchestration input of a run. */
+/**
+ * The orchestration input of a run. Refuses (BAD_WINDOW) a window longer than
+ * MAX_WINDOW_DAYS, whoever starts it: every starter checks it first for a clear
+ * answer, and this is the guard behind them. A re-drive reads no source, so it
+ * keeps its earlier run's window.
+ */
 export function buildRunInput(request: StartRunRequest, settings: Settings, runId: string): { instanceId: string; input: ArchiveRunInput } {
+  const tooLong = request.redriveOf ? undefined : windowTooLong(request.window, settings.MAX_WINDOW_DAYS);
+  if (tooLong) throw new ArchiverError('BAD_WINDOW', tooLong, { setting: 'MAX_WINDOW_DAYS' });
   const instanceId = request.redriveOf ? `redrive-${request.redriveOf}` : instanceIdForWindow(request.window);
   return {
     instanceId,

@@ -121,6 +121,8 @@ export interface ScheduledRunOptions {
   starter: RunStarter;
   watermarks: WatermarkStore;
   settleHours: number;
+  /** MAX_WINDOW_DAYS: after a long outage the catch-up goes at most this many days per run. */
+  maxWindowDays: number;
   log?: ActivityLog;
 }
 
@@ -129,13 +131,15 @@ export type ScheduledRunResult =
   | { skipped: 'up-to-date' | 'running'; detail: string };
 
 /**
- * What the timer does: turns "now" and the watermark into a window, read
- * again `settleHours` behind the watermark, and starts it; a window already
- * running is left to the run that has it.
+ * What the timer does: turns "now" and the watermark into a window (at most
+ * `maxWindowDays` long, so a catch-up after a long outage starts as small as
+ * any run and goes on run by run), read again `settleHours` behind the
+ * watermark, and starts it; a window already running is left to the run that
+ * has it.
  */
 export async function startScheduledRun(options: ScheduledRunOptions): Promise<ScheduledRunResult> {
   const watermark = await options.watermarks.get();
-  const plan = scheduledWindow(options.now, watermark?.at, options.settleHours);
+  const plan = scheduledWindow(options.now, watermark?.at, options.settleHours, options.maxWindowDays);
   if (!plan) {
     const detail = `the watermark ${watermark?.at} is already at the start of today`;
     options.log?.info(`timer: nothing to do: ${detail}`);

@@ -4,6 +4,7 @@
  * midnight UTC).
  */
 import { ArchiverError } from '../../shared/errors';
+import { parseInstant as parseIsoInstant } from '../../shared/window';
 
 export interface ParsedArgs {
   positionals: string[];
@@ -56,15 +57,11 @@ export function allowOptions(args: ParsedArgs, known: readonly string[]): void {
   }
 }
 
-/** An ISO 8601 instant (Z or an offset) or a bare date (midnight UTC), as ISO UTC. */
+/** An ISO 8601 instant (Z or an offset) or a bare date (midnight UTC), as ISO UTC; a date that does not exist is bad usage. */
 export function parseInstant(value: string, optionName: string): string {
-  const bareDate = /^\d{4}-\d{2}-\d{2}$/.test(value);
-  const instant = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(value);
-  const ms = Date.parse(bareDate ? `${value}T00:00:00Z` : value);
-  if ((!bareDate && !instant) || Number.isNaN(ms)) {
-    throw usage(`--${optionName} '${value}' is not an ISO 8601 instant (2026-11-25T00:00:00Z) or a date (2026-11-25)`);
-  }
-  return new Date(ms).toISOString();
+  const parsed = parseIsoInstant(value);
+  if (!parsed.ok) throw usage(`--${optionName} '${value}' ${parsed.reason}`);
+  return parsed.iso;
 }
 
 /** A bad-usage error (exit 2). */

@@ -12,6 +12,8 @@ import { isArchiverError, describeError } from '../../shared/errors';
 export interface CommandIo {
   out(line: string): void;
   err(line: string): void;
+  /** True when stderr is a terminal: progress is then redrawn in place instead of printed line by line. */
+  errIsTTY?: boolean;
 }
 
 export type Command = (args: ParsedArgs, io: CommandIo) => Promise<number>;
@@ -56,7 +58,7 @@ export async function main(argv: readonly string[], io: CommandIo = defaultIo): 
   } catch (e) {
     io.err(`o2-archiver: ${describeError(e)}`);
     if (debug && e instanceof Error && e.stack) io.err(e.stack);
-    if (isArchiverError(e) && ['BAD_USAGE', 'SETTING_MISSING', 'SETTING_INVALID'].includes(e.code)) return 2;
+    if (isArchiverError(e) && ['BAD_USAGE', 'BAD_WINDOW', 'SETTING_MISSING', 'SETTING_INVALID'].includes(e.code)) return 2;
     return 1;
   }
 }
@@ -64,6 +66,7 @@ export async function main(argv: readonly string[], io: CommandIo = defaultIo): 
 const defaultIo: CommandIo = {
   out: (line) => process.stdout.write(line + '\n'),
   err: (line) => process.stderr.write(line + '\n'),
+  errIsTTY: process.stderr.isTTY === true,
 };
 
 if (require.main === module) {

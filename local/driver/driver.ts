@@ -30,6 +30,8 @@ export interface LocalDriverOptions {
   /** Scales durable timers and retry delays (tests run faster). */
   timeScale?: number;
   log?: (line: string) => void;
+  /** Called with every new custom status of an instance this driver drives, as the orchestrator sets it (progress displays). */
+  onCustomStatus?: (instanceId: string, status: unknown) => void;
 }
 
 export type StartOutcome = 'started' | 'resumed' | 'restarted';
@@ -224,7 +226,7 @@ class InstanceRun {
         this.record.input,
         this.history,
       );
-      if (state.customStatus !== undefined) this.record.customStatus = state.customStatus;
+      if (state.customStatus !== undefined) this.setCustomStatus(state.customStatus);
       if (state.error !== undefined) {
         return this.finish('failed', undefined, state.error);
       }
@@ -247,6 +249,19 @@ class InstanceRun {
       }
       const completion = await Promise.race([...this.open.values()].map((t) => t.promise));
       this.deliver(completion);
+    }
+  }
+
+  /** Keeps the orchestrator's custom status and tells the listener when it changed. */
+  private setCustomStatus(status: unknown): void {
+    const changed = JSON.stringify(status) !== JSON.stringify(this.record.customStatus);
+    this.record.customStatus = status;
+    if (changed) {
+      try {
+        this.options.onCustomStatus?.(this.record.instanceId, status);
+      } catch {
+        // A display must never stop a run.
+      }
     }
   }
 

@@ -118,22 +118,35 @@ export function httpRoutes(functions: Map<string, RegisteredFunction>): Route[] 
 }
 
 async function serve(req: IncomingMessage, res: ServerResponse, routes: Route[], keys: LocalHttpKeys): Promise<number> {
-  const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
   const method = (req.method ?? 'GET').toUpperCase();
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+  } catch {
+    return reply(res, 400, { error: 'the request target or the Host header is not a valid URL' });
+  }
   const matches = routes.map((route) => ({ route, match: route.pattern.exec(url.pathname) })).filter((m) => m.match);
-  if (matches.length === 0) return reply(res, 404, { error: `no function answers ${url.pathname}` });
   const found = matches.find((m) => m.route.methods.includes(method));
+  // The key first, as the Functions host does: without one, a 404 or 405 would tell which routes exist.
+  if (found?.route.authLevel !== 'anonymous') {
+    const refusal = checkKey(found?.route.authLevel ?? 'function', req.headers['x-functions-key'], url.searchParams.get('code'), keys);
+    if (refusal) return reply(res, refusal.status, { error: refusal.message });
+  }
+  if (matches.length === 0) return reply(res, 404, { error: `no function answers ${url.pathname}` });
   if (!found) {
     const allowed = [...new Set(matches.flatMap((m) => m.route.methods))];
     return reply(res, 405, { error: `${method} is not allowed on ${url.pathname}; use ${allowed.join(', ')}` }, { allow: allowed.join(', ') });
   }
   const { route, match } = found;
-  const refusal = checkKey(route.authLevel, req.headers['x-functions-key'], url.searchParams.get('code'), keys);
-  if (refusal) return reply(res, refusal.status, { error: refusal.message });
+  let params: Record<string, string>;
+  try {
+    params = Object.fromEntries(route.paramNames.map((name, i) => [name, decodeURIComponent(match![i + 1])]));
+  } catch {
+    return reply(res, 400, { error: `the path ${url.pathname.slice(0, 200)} holds a malformed percent-encoding` });
+  }
 
   const body = await readBody(req);
   if (body === 'too-large') return reply(res, 413, { error: `the body is larger than ${MAX_BODY_BYTES} bytes` });
-  const params = Object.fromEntries(route.paramNames.map((name, i) => [name, decodeURIComponent(match![i + 1])]));
   const request = new HttpRequest({
     method,
     url: url.toString(),

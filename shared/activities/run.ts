@@ -7,7 +7,10 @@ import { buildReport, failuresCsv } from '../report';
 import type { RunRecord } from '../runs';
 import { beginRedrive } from '../redrive';
 import { advanceWatermarkAfterRun, watermarkStoreOf } from '../watermark';
-import { sliceWindow } from '../window';
+import { countSlices, sliceChunks } from '../window';
+
+// Fetch messages are made and sent this many at a time, so even the longest window starts in bounded memory.
+const SLICES_PER_SEND = 500;
 import type { ActivityContext, BeginRunInput, BeginRunResult, FinishRunInput, FinishRunResult, QueueDepths } from './types';
 
 /** Creates the run record and puts one fetch message per slice of the read window (or the re-driven items on their queues). */
@@ -21,19 +24,23 @@ export async function beginRun({ deps, log }: ActivityContext, input: BeginRunIn
     ...(input.redriveOf ? { redriveOf: input.redriveOf } : {}),
   };
   const existing = await runs.getRun(input.runId);
-  if (existing) return { slices: existing.redriveOf ? 0 : sliceWindow({ from: existing.readFrom, to: existing.window.to }, settings.SLICE_MINUTES).length };
+  if (existing) return { slices: existing.redriveOf ? 0 : countSlices({ from: existing.readFrom, to: existing.window.to }, settings.SLICE_MINUTES) };
   if (input.redriveOf) {
     // Like the slices: the items are claimed and queued before the record marks the begin as done.
     await beginRedrive({ runId: input.runId, redriveOf: input.redriveOf }, { runs, queues, staging: deps.staging, log });
     await runs.createRun(run);
     return { slices: 0 };
   }
-  const slices = sliceWindow({ from: input.readFrom, to: input.window.to }, settings.SLICE_MINUTES);
+  const read = { from: input.readFrom, to: input.window.to };
   // The record is written after the messages: a retried beginRun that finds it knows the slices are queued.
-  await queues.fetch.sendMany(slices.map((slice) => ({ runId: input.runId, slice })));
+  let slices = 0;
+  for (const chunk of sliceChunks(read, settings.SLICE_MINUTES, SLICES_PER_SEND)) {
+    await queues.fetch.sendMany(chunk.map((slice) => ({ runId: input.runId, slice })));
+    slices += chunk.length;
+  }
   await runs.createRun(run);
-  log.info(`run ${input.runId}: ${slices.length} slices of ${input.readFrom} .. ${input.window.to} queued`);
-  return { slices: slices.length };
+  log.info(`run ${input.runId}: ${slices} slices of ${input.readFrom} .. ${input.window.to} queued`);
+  return { slices };
 }
 
 /** How much work waits in each stage queue. */

@@ -16,7 +16,7 @@ export interface DashboardModel {
   backlog: Backlog;
   watermark: Watermark | undefined;
   now: Date;
-  /** Show phone numbers in full (asked for with `?unmask=1`). */
+  /** Show phone numbers in full (only on the admin-key route, GET /api/unmasked/dashboard). */
   unmask: boolean;
 }
 
@@ -104,7 +104,7 @@ export function renderDashboard(model: DashboardModel): string {
 
 <section aria-labelledby="unmapped-h">
   <h2 id="unmapped-h">Unmapped numbers</h2>
-  <p class="help">Numbers for which no Microsoft 365 user was found. Add them to the mapping (PUT /api/mapping), then re-drive the runs below.${model.unmask ? '' : ' Numbers are masked; add <code>?unmask=1</code> to the address to see them in full.'}</p>
+  <p class="help">Numbers for which no Microsoft 365 user was found. Add them to the mapping (PUT /api/mapping), then re-drive the runs below.${model.unmask ? '' : ' Numbers are masked; open <code>/api/unmasked/dashboard</code> with the admin key to see them in full.'}</p>
   ${unmappedTable(model.runs, phone)}
 </section>
 

@@ -15,8 +15,12 @@ import { HttpRoutes } from '../names';
 import type { AppHost } from './host';
 import { renderDashboard } from './dashboard';
 import { loadReport, noteAcceptedRun, recentRuns } from './views';
+import { maskPhone } from '../phone';
+import type { Backlog } from '../backlog';
+import type { RunReport } from '../report';
 import type { RunRecord } from '../runs';
 import type { StartRunRequest, StartedRun } from '../runStart';
+import { parseInstant, windowTooLong } from '../window';
 
 /** The request as the handlers read it (@azure/functions' HttpRequest has this shape). */
 export interface ApiRequest {
@@ -25,6 +29,8 @@ export interface ApiRequest {
   headers: { get(name: string): string | null };
   query: URLSearchParams;
   params: Record<string, string>;
+  /** The body as a stream (@azure/functions' HttpRequest has it), read with a size limit. */
+  body?: ReadableStream<Uint8Array> | null;
   text(): Promise<string>;
 }
 
@@ -39,10 +45,9 @@ export type ApiHandler = (request: ApiRequest, host: AppHost, log: ActivityLog) 
 
 const MAX_JSON_BODY_BYTES = 64 * 1024;
 const MAX_MAPPING_BYTES = 5 * 1024 * 1024;
+/** Who replaced the mapping, as recorded for a replacement over HTTP: what the platform vouches for. */
+export const MAPPING_REPLACED_OVER_HTTP = 'PUT /api/mapping with the admin key';
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/;
-// An instant as the CLI takes it: ISO 8601 with Z or an offset, or a bare date (midnight UTC).
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
-const BARE_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A request the caller must fix: answered with its status and message. */
 class BadRequest extends Error {
@@ -63,6 +68,10 @@ export async function handle(handler: ApiHandler, request: ApiRequest, host: App
       log.info(`http ${request.method} ${path}: ${e.status} ${e.message}`);
       return json(e.status, { error: e.message, ...e.extra });
     }
+    if (isArchiverError(e, 'BAD_WINDOW')) {
+      log.info(`http ${request.method} ${path}: 400 ${e.message}`);
+      return json(400, { error: e.message, setting: e.setting });
+    }
     if (isArchiverError(e, 'CONFLICT')) {
       log.info(`http ${request.method} ${path}: 409 ${e.message}`);
       return json(409, { error: e.message });
@@ -80,34 +89,59 @@ export const startRun: ApiHandler = async (request, host, log) => {
   const from = instant(body.from, 'from');
   const to = instant(body.to, 'to');
   if (Date.parse(from) >= Date.parse(to)) throw new BadRequest(`"from" (${from}) must be before "to" (${to})`);
+  const tooLong = windowTooLong({ from, to }, host.settings.MAX_WINDOW_DAYS);
+  if (tooLong) throw new BadRequest(tooLong, 400, { setting: 'MAX_WINDOW_DAYS' });
   const started = await start(host, { trigger: 'http', window: { from, to } });
   log.info(`http: run ${started.runId} (${started.outcome}) of ${from} .. ${to} as ${started.instanceId}`);
-  return accepted(request, host, started.runId, started.instanceId, { outcome: started.outcome, window: { from, to } });
+  return accepted(request, started.runId, started.instanceId, { outcome: started.outcome, window: { from, to } });
 };
 
-/** GET /api/runs[?limit=N]: recent runs with their counts, the re-drive backlog and the watermark. */
-export const listRuns: ApiHandler = async (request, host) => {
-  const limit = intQuery(request, 'limit', 20, 1, 100);
-  const [runs, backlog, watermark] = await Promise.all([
-    recentRuns(host, limit),
-    readBacklog(host.runs, { now: host.now() }),
-    host.watermarks.get(),
-  ]);
-  return json(200, { runs: runs.map((r) => r.summary), backlog, watermark: watermark ?? null });
-};
+/**
+ * Phone numbers in answers: masked (`+4477******23`) on the routes any
+ * function key opens; in full only on the `unmasked/` routes, which the host
+ * opens with the admin key alone (authLevel 'admin'). The handler cannot see
+ * which key a request carried in Azure, so the route decides.
+ */
+export type PhoneView = 'masked' | 'full';
 
-/** GET /api/runs/{runId}[?format=csv]: the run's report (live while it runs) or its failures CSV; 404 for an unknown run. */
-export const getRun: ApiHandler = async (request, host) => {
-  const runId = runIdParam(request);
-  const format = request.query.get('format') ?? 'json';
-  if (format !== 'json' && format !== 'csv') throw new BadRequest(`format must be json or csv, not "${format}"`);
-  const report = await loadReport(host, runId);
-  if (!report) throw new BadRequest(`no run ${runId}`, 404);
-  if (format === 'csv') {
-    return { status: 200, headers: { 'content-type': 'text/csv; charset=utf-8', 'cache-control': 'no-store' }, body: failuresCsv(report) };
-  }
-  return json(200, report);
-};
+/** GET /api/runs[?limit=N] (masked) and GET /api/unmasked/runs (admin key): recent runs with their counts, the re-drive backlog and the watermark. */
+export function listRunsHandler(view: PhoneView): ApiHandler {
+  return async (request, host) => {
+    const limit = intQuery(request, 'limit', 20, 1, 100);
+    const [runs, backlog, watermark] = await Promise.all([
+      recentRuns(host, limit),
+      readBacklog(host.runs, { now: host.now() }),
+      host.watermarks.get(),
+    ]);
+    return json(200, { runs: runs.map((r) => r.summary), backlog: view === 'full' ? backlog : maskBacklog(backlog), watermark: watermark ?? null });
+  };
+}
+
+/** GET /api/runs[?limit=N]: recent runs, backlog and watermark, numbers masked. */
+export const listRuns = listRunsHandler('masked');
+/** GET /api/unmasked/runs[?limit=N] (admin key): the same with numbers in full. */
+export const listRunsUnmasked = listRunsHandler('full');
+
+/** GET /api/runs/{runId}[?format=csv] (masked) and GET /api/unmasked/runs/{runId} (admin key): the run's report (live while it runs) or its failures CSV; 404 for an unknown run. */
+export function getRunHandler(view: PhoneView): ApiHandler {
+  return async (request, host) => {
+    const runId = runIdParam(request);
+    const format = request.query.get('format') ?? 'json';
+    if (format !== 'json' && format !== 'csv') throw new BadRequest(`format must be json or csv, not "${format}"`);
+    const found = await loadReport(host, runId);
+    if (!found) throw new BadRequest(`no run ${runId}`, 404);
+    const report = view === 'full' ? found : maskReport(found);
+    if (format === 'csv') {
+      return { status: 200, headers: { 'content-type': 'text/csv; charset=utf-8', 'cache-control': 'no-store' }, body: failuresCsv(report) };
+    }
+    return json(200, report);
+  };
+}
+
+/** GET /api/runs/{runId}: a run's report, numbers masked. */
+export const getRun = getRunHandler('masked');
+/** GET /api/unmasked/runs/{runId} (admin key): the same with numbers in full. */
+export const getRunUnmasked = getRunHandler('full');
 
 /** POST /api/runs/{runId}/redrive: a run that imports that run's unmapped and failed items again; 400 for an unknown run. */
 export const redriveRun: ApiHandler = async (request, host, log) => {
@@ -120,7 +154,7 @@ export const redriveRun: ApiHandler = async (request, host, log) => {
   if (candidates.length === 0) throw new BadRequest(`run ${runId} has no unmapped or failed items to re-drive`);
   const started = await start(host, { trigger: 'redrive', window: run.window, redriveOf: runId });
   log.info(`http: re-drive ${started.runId} (${started.outcome}) of run ${runId}: ${candidates.length} item(s)`);
-  return accepted(request, host, started.runId, started.instanceId, { outcome: started.outcome, redriveOf: runId, items: candidates.length });
+  return accepted(request, started.runId, started.instanceId, { outcome: started.outcome, redriveOf: runId, items: candidates.length });
 };
 
 /** PUT /api/mapping (text/csv): validates and replaces the mapping in force; 400 with every problem and its line when it does not load. */
@@ -129,10 +163,11 @@ export const putMapping: ApiHandler = async (request, host, log) => {
   if (type !== 'text/csv' && type !== 'text/plain') {
     throw new BadRequest(`the mapping must be sent as text/csv${type ? `, not ${type}` : ' (no Content-Type was given)'}`, 415);
   }
-  const text = await request.text();
-  if (Buffer.byteLength(text, 'utf8') > MAX_MAPPING_BYTES) throw new BadRequest(`the mapping is larger than ${MAX_MAPPING_BYTES} bytes`, 413);
+  const text = await readBody(request, MAX_MAPPING_BYTES, 'the mapping');
   if (text.trim() === '') throw new BadRequest('the body is empty: send the mapping CSV (External User ID,Microsoft 365 User Mailbox)');
-  const who = request.headers.get('x-ms-client-principal-name') || 'admin key';
+  // Only what the platform vouches for: this route opens with the admin key alone. A client-sent
+  // identity header (x-ms-client-principal-name) is not trusted: no Easy Auth stands in front of it.
+  const who = MAPPING_REPLACED_OVER_HTTP;
   const result = await host.mapping.replace(text, { who });
   const { errors, warnings } = result.validation;
   if (!result.ok) {
@@ -153,9 +188,24 @@ export const putMapping: ApiHandler = async (request, host, log) => {
   });
 };
 
-/** GET /api/dashboard[?unmask=1]: the dashboard page; phone numbers masked unless asked for. */
-export const dashboard: ApiHandler = async (request, host) => {
-  const unmask = request.query.get('unmask') === '1';
+/** GET /api/dashboard (masked) and GET /api/unmasked/dashboard (admin key): the dashboard page. */
+export function dashboardHandler(view: PhoneView): ApiHandler {
+  return async (request, host) => {
+    // The old way to unmask is refused with where to go, rather than quietly answered masked.
+    if (view === 'masked' && request.query.get('unmask') !== null) {
+      throw new BadRequest(`phone numbers in full need the admin key: open /api/${HttpRoutes.unmaskedDashboard} with it`, 403);
+    }
+    return dashboardPage(request, host, view === 'full');
+  };
+}
+
+/** GET /api/dashboard: the dashboard page, numbers masked. */
+export const dashboard = dashboardHandler('masked');
+/** GET /api/unmasked/dashboard (admin key): the dashboard page with numbers in full. */
+export const dashboardUnmasked = dashboardHandler('full');
+
+/** The dashboard page over recent runs, the backlog and the watermark. */
+async function dashboardPage(request: ApiRequest, host: AppHost, unmask: boolean): Promise<ApiResponse> {
   const [runs, backlog, watermark] = await Promise.all([
     recentRuns(host, intQuery(request, 'limit', 30, 1, 100)),
     readBacklog(host.runs, { now: host.now() }),
@@ -173,7 +223,7 @@ export const dashboard: ApiHandler = async (request, host) => {
     },
     body: html,
   };
-};
+}
 
 /** Starts the run and notes it, so that its status URL answers before the orchestration has begun it. */
 async function start(host: AppHost, request: StartRunRequest): Promise<StartedRun> {
@@ -190,18 +240,18 @@ async function start(host: AppHost, request: StartRunRequest): Promise<StartedRu
   return started;
 }
 
-function accepted(request: ApiRequest, host: AppHost, runId: string, instanceId: string, extra: Record<string, unknown>): ApiResponse {
+function accepted(request: ApiRequest, runId: string, instanceId: string, extra: Record<string, unknown>): ApiResponse {
   const base = apiBase(request.url);
-  const statusQueryGetUri = `${base}/${HttpRoutes.run.replace('{runId}', encodeURIComponent(runId))}`;
+  const statusQueryGetUri = `${base}/${HttpRoutes.run.replace('{runId}', () => encodeURIComponent(runId))}`;
   const body = {
     runId,
     instanceId,
     ...extra,
     statusQueryGetUri,
     failuresCsvGetUri: `${statusQueryGetUri}?format=csv`,
-    redrivePostUri: `${base}/${HttpRoutes.redrive.replace('{runId}', encodeURIComponent(runId))}`,
+    redrivePostUri: `${base}/${HttpRoutes.redrive.replace('{runId}', () => encodeURIComponent(runId))}`,
     dashboardUri: `${base}/${HttpRoutes.dashboard}`,
-    ...(host.starter.managementUrls ? { orchestration: host.starter.managementUrls(instanceId) } : {}),
+    // Never Durable's management URLs: they carry the extension's system key, which terminates or purges any instance.
   };
   return { status: 202, headers: { ...jsonHeaders(), location: statusQueryGetUri, 'retry-after': '10' }, body: JSON.stringify(body, null, 2) };
 }
@@ -214,9 +264,44 @@ function jsonHeaders(): Record<string, string> {
   return { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 }
 
+/**
+ * The body as text, read with a limit: a Content-Length over it is refused
+ * before anything is read, and a stream is read only until it passes the
+ * limit (413), so an endless or huge body never sits in memory.
+ */
+async function readBody(request: ApiRequest, limit: number, what: string): Promise<string> {
+  const tooLarge = () => new BadRequest(`${what} is larger than ${limit} bytes`, 413);
+  const declared = Number(request.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  if (request.body === undefined) {
+    // A request without a stream (a test double): its text, still held to the limit.
+    const text = await request.text();
+    if (Buffer.byteLength(text, 'utf8') > limit) throw tooLarge();
+    return text;
+  }
+  if (request.body === null) return '';
+  const reader = request.body.getReader();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
+      chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 async function readJsonObject(request: ApiRequest): Promise<Record<string, unknown>> {
-  const text = await request.text();
-  if (Buffer.byteLength(text, 'utf8') > MAX_JSON_BODY_BYTES) throw new BadRequest(`the body is larger than ${MAX_JSON_BODY_BYTES} bytes`, 413);
+  const text = await readBody(request, MAX_JSON_BODY_BYTES, 'the body');
   if (text.trim() === '') throw new BadRequest('the body is empty: send {"from": "<ISO 8601>", "to": "<ISO 8601>"}');
   let value: unknown;
   try {
@@ -230,12 +315,9 @@ async function readJsonObject(request: ApiRequest): Promise<Record<string, unkno
 
 function instant(value: unknown, name: string): string {
   if (value === undefined || value === null || value === '') throw new BadRequest(`"${name}" is missing: give an ISO 8601 instant such as 2026-11-25T00:00:00Z`);
-  const text = typeof value === 'string' ? value.trim() : '';
-  const ms = Date.parse(BARE_DATE.test(text) ? `${text}T00:00:00Z` : text);
-  if ((!ISO_INSTANT.test(text) && !BARE_DATE.test(text)) || Number.isNaN(ms)) {
-    throw new BadRequest(`"${name}" ${JSON.stringify(value)} is not an ISO 8601 instant (2026-11-25T00:00:00Z) or a date (2026-11-25)`);
-  }
-  return new Date(ms).toISOString();
+  const parsed = parseInstant(typeof value === 'string' ? value : '');
+  if (!parsed.ok) throw new BadRequest(`"${name}" ${JSON.stringify(value).slice(0, 100)} ${parsed.reason}`);
+  return parsed.iso;
 }
 
 function runIdParam(request: ApiRequest): string {
@@ -269,4 +351,17 @@ function safePath(url: string): string {
   } catch {
     return url.split('?')[0];
   }
+}
+
+/** A report with its unmapped numbers masked (failure details never hold a full number). */
+export function maskReport(report: RunReport): RunReport {
+  return { ...report, unmappedNumbers: report.unmappedNumbers.map((u) => ({ ...u, phone: maskPhone(u.phone) })) };
+}
+
+/** The backlog with its entries' unmapped numbers masked. */
+export function maskBacklog(backlog: Backlog): Backlog {
+  return {
+    ...backlog,
+    entries: backlog.entries.map((e) => (e.unmappedNumbers ? { ...e, unmappedNumbers: e.unmappedNumbers.map(maskPhone) } : e)),
+  };
 }

@@ -15,10 +15,11 @@ import type { RunStore } from '../runs';
 import { buildRunInput, newRunId, type RunStarter, type StartRunRequest, type StartedRun } from '../runStart';
 import { watermarkStoreOf, type WatermarkStore } from '../watermark';
 
-/** A run starter that may also name the orchestration's own management URLs (Durable's, in Azure). */
-export interface AppRunStarter extends RunStarter {
-  managementUrls?(instanceId: string): Record<string, string>;
-}
+/**
+ * The run starter of the HTTP API and the timer. It never hands out Durable's
+ * management URLs: they carry the extension's system key.
+ */
+export type AppRunStarter = RunStarter;
 
 export interface AppHost {
   settings: Settings;
@@ -35,7 +36,6 @@ export interface AppHost {
 export interface DurableClientLike {
   startNew(orchestratorName: string, options: { instanceId: string; input: unknown }): Promise<string>;
   getStatus(instanceId: string): Promise<{ runtimeStatus: string; customStatus?: unknown; output?: unknown; input?: unknown }>;
-  createHttpManagementPayload(instanceId: string): object;
 }
 
 // Durable's runtime states in which the instance still owns its window.
@@ -80,10 +80,6 @@ export function durableRunStarter(client: DurableClientLike, settings: Settings,
       const found = await status(instanceId);
       return found && { runtimeStatus: found.runtimeStatus, customStatus: found.customStatus, output: found.output };
     },
-    managementUrls(instanceId: string) {
-      const payload = client.createHttpManagementPayload(instanceId) as Record<string, unknown>;
-      return Object.fromEntries(Object.entries(payload).filter((e): e is [string, string] => typeof e[1] === 'string'));
-    },
   };
 }
 
@@ -120,6 +116,5 @@ export function appHost(durableClient: () => DurableClientLike): AppHost {
   return createAppHost(azureInfra, {
     startRun: (request) => durable().startRun(request),
     getInstance: (instanceId) => durable().getInstance(instanceId),
-    managementUrls: (instanceId) => durable().managementUrls!(instanceId),
   });
 }

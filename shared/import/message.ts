@@ -2,7 +2,8 @@
  * The converted email as Graph's message JSON (archived-email.md, "Import into
  * the mailbox"), and where each attachment goes: inline in the create request
  * while the whole request stays under 4,000,000 bytes, else a POST of its own
- * (under 3 MB, Graph's line for a single POST) or an upload session.
+ * (a file under 3 MB) or an upload session (3 MB to 150 MB), Graph's two
+ * documented ways, which meet at 3 MB with no size left between them.
  */
 import type { ArchivedAttachment, ArchivedEmail, EmailAddress } from '../stages';
 
@@ -23,10 +24,22 @@ export const DELIVERY_TIME_PROPERTY = 'SystemTime 0x0E06';
 /** PR_CLIENT_SUBMIT_TIME. */
 export const SUBMIT_TIME_PROPERTY = 'SystemTime 0x0039';
 
-/** The stricter reading of Graph's 4 MB request limit. */
+/** The stricter reading of Graph's 4 MB request limit: how large the create request with inline attachments may grow. */
 export const MAX_REQUEST_BYTES = 4_000_000;
-/** Graph: files under 3 MB by one POST on attachments, larger ones by an upload session. */
-export const MAX_SINGLE_POST_ATTACHMENT_BYTES = 3 * 1024 * 1024;
+/**
+ * Graph's line between its two ways to attach a file ("Attach large files to
+ * Outlook messages"; attachment: createUploadSession; message: add attachment):
+ * a file under 3 MB by one POST on the message's attachments, a file of 3 MB
+ * to 150 MB by an upload session, which refuses smaller ones
+ * (ErrorAttachmentSizeShouldNotBeLessThanMinimumSize). Read as 3,000,000
+ * bytes: the only reading under which the POST of a file just under it also
+ * keeps Graph's 4 MB request limit (base64 makes 2,999,999 bytes 4,000,000;
+ * with 3 MiB it would be 4 MiB before the JSON around it). Every size below is
+ * a POST, every size from it an upload session: none is left without a way.
+ */
+export const UPLOAD_SESSION_MIN_BYTES = 3_000_000;
+/** The largest file an upload session takes (Graph's 150 MB, read as above). MAX_ITEM_BYTES stays under it, so every attachment has a way. */
+export const UPLOAD_SESSION_MAX_BYTES = 150_000_000;
 /** Graph takes at most five internetMessageHeaders. */
 export const MAX_INTERNET_HEADERS = 5;
 
@@ -123,7 +136,8 @@ export function messageBody(email: Pick<ArchivedEmail, 'text' | 'html'>, missing
     const list = missing.length
       ? `<hr><p>${escapeHtml(MISSING_TITLE)}</p><ul>${missingLines(missing).map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`
       : '';
-    const html = list && /<\/body>/i.test(email.html) ? email.html.replace(/<\/body>/i, `${list}</body>`) : email.html + list;
+    // A function, not a string: file names are the source's, and `$'`, `` $` `` or `$&` in one would splice the body into itself.
+    const html = list && /<\/body>/i.test(email.html) ? email.html.replace(/<\/body>/i, (end) => `${list}${end}`) : email.html + list;
     return { contentType: 'html', content: html };
   }
   const list = missing.length ? `\n\n---\n${MISSING_TITLE}\n${missingLines(missing).map((l) => `- ${l}`).join('\n')}\n` : '';
@@ -185,8 +199,10 @@ export type AttachmentRoute = 'inline' | 'post' | 'upload-session';
 /**
  * Decides, attachment by attachment in order, which go inline in the create
  * request (while the whole request stays under MAX_REQUEST_BYTES), which by a
- * POST of their own (its request under MAX_REQUEST_BYTES and the file under
- * 3 MB) and which by an upload session.
+ * POST of their own (a file under UPLOAD_SESSION_MIN_BYTES) and which by an
+ * upload session (from it on). The POST of the largest such file is 4,000,000
+ * bytes of base64 and a JSON shell of at most a few hundred bytes (names are
+ * at most 120 characters), within Graph's 4 MB (4,194,304-byte) request limit.
  */
 export function planAttachments(
   email: ArchivedEmail,
@@ -205,6 +221,6 @@ export function planAttachments(
       inlineCount++;
       return 'inline';
     }
-    return bytes < MAX_REQUEST_BYTES && a.size < MAX_SINGLE_POST_ATTACHMENT_BYTES ? 'post' : 'upload-session';
+    return a.size < UPLOAD_SESSION_MIN_BYTES ? 'post' : 'upload-session';
   });
 }

@@ -4,6 +4,7 @@
  * two mappings. Pure functions; the store and the CLI build on them.
  */
 import Papa from 'papaparse';
+import { csvLine, defuseCell, restoreCell } from '../csv';
 import { maskPhone, toE164 } from '../phone';
 
 /** One valid line of a mapping file: an E.164 number and the mailbox it goes to. */
@@ -100,7 +101,8 @@ export function parseMappingCsv(text: string, options: MappingCsvOptions): Mappi
       errors.push({ line: row.line, message: row.parseError });
       continue;
     }
-    const rawPhone = (row.cells[phoneColumn] ?? '').trim();
+    // A number the connector wrote for spreadsheets (`'+447700900101`, see formatMappingCsv) reads as the number.
+    const rawPhone = restoreCell(row.cells[phoneColumn] ?? '').trim();
     const rawMailbox = (row.cells[mailboxColumn] ?? '').trim();
     if (rawPhone === '' || rawMailbox === '') {
       const which = rawPhone === '' ? 'phone' : 'mailbox';
@@ -156,12 +158,17 @@ export function mappingTableOf(entries: readonly MappingEntry[]): MappingTable {
 
 /**
  * The canonical CSV of a table: TeleMessage's header, E.164 numbers, lower-case
- * mailboxes, sorted by number; it loads with any default region.
+ * mailboxes, sorted by number; it loads with any default region. No cell is
+ * read as a formula by a spreadsheet, and every one reads back as it went in:
+ * a number (E.164 starts with `+`) is written `'+447700900101`, the apostrophe
+ * dropped again on reading; a mailbox that starts like a formula
+ * (`-ops@contoso.example`) is written `mailto:-ops@contoso.example`, a form
+ * the parser has always read as the address.
  */
 export function formatMappingCsv(table: MappingTable): string {
   const lines = [...table.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([phone, mailbox]) => `${phone},${mailbox}`);
+    .map(([phone, mailbox]) => csvLine([phone, defuseCell(mailbox) === mailbox ? mailbox : `mailto:${mailbox}`]));
   return [CANONICAL_HEADER, ...lines].join('\r\n') + '\r\n';
 }
 

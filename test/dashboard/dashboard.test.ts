@@ -1,7 +1,7 @@
 /**
  * The dashboard served by `o2-archiver serve` after a run, opened in headless
  * Chromium (Debian's package, driven by playwright-core): the counts shown
- * are the report's, numbers are masked unless asked for, and a screenshot is
+ * are the report's, numbers are masked (in full only with the admin key), and a screenshot is
  * saved. Where /usr/bin/chromium is missing the test is skipped, with why.
  */
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
@@ -76,8 +76,13 @@ const KEYS = { functionKey: 'dash-function-key-0123456789', adminKey: 'dash-admi
     await page.screenshot({ path: file, fullPage: true });
     expect(existsSync(file)).toBe(true);
 
-    // Asked for, the numbers show in full.
-    await page.goto(`${serve.url}/api/dashboard?unmask=1&code=${KEYS.functionKey}`);
+    // In full only with the admin key, on its own route; a function key asking for them is refused.
+    const asked = await page.goto(`${serve.url}/api/dashboard?unmask=1&code=${KEYS.functionKey}`);
+    expect(asked?.status()).toBe(403);
+    const notAdmin = await page.goto(`${serve.url}/api/unmasked/dashboard?code=${KEYS.functionKey}`);
+    expect(notAdmin?.status()).toBe(403);
+    const admin = await page.goto(`${serve.url}/api/unmasked/dashboard?code=${KEYS.adminKey}`);
+    expect(admin?.status()).toBe(200);
     const unmasked = await page.locator('body').innerText();
     for (const { phone } of report.unmappedNumbers) expect(unmasked).toContain(phone);
     // Without a key the page is refused.

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startServe, type ServeHandle } from '../../local/cli/commands/serve';
+import { maskReport } from '../../shared/http/handlers';
 import type { RunReport } from '../../shared/report';
 import { PROJECT_ROOT, SAMPLE_WINDOW, startTestStack, type TestStack } from '../support/stack';
 
@@ -50,6 +51,9 @@ describe('HTTP API under o2-archiver serve', () => {
       'GET /api/dashboard function',
       'GET /api/runs function',
       'GET /api/runs/{runId} function',
+      'GET /api/unmasked/dashboard admin',
+      'GET /api/unmasked/runs admin',
+      'GET /api/unmasked/runs/{runId} admin',
       'POST /api/runs function',
       'POST /api/runs/{runId}/redrive function',
       'PUT /api/mapping admin',
@@ -59,6 +63,7 @@ describe('HTTP API under o2-archiver serve', () => {
   it('refuses every route without a valid key, and the mapping with a function key', async () => {
     const requests: [string, string][] = [
       ['POST', 'runs'], ['GET', 'runs'], ['GET', 'runs/run-x'], ['POST', 'runs/run-x/redrive'], ['PUT', 'mapping'], ['GET', 'dashboard'],
+      ['GET', 'unmasked/runs'], ['GET', 'unmasked/runs/run-x'], ['GET', 'unmasked/dashboard'],
     ];
     for (const [method, route] of requests) {
       const none = await call(method, route);
@@ -145,7 +150,9 @@ describe('HTTP API under o2-archiver serve', () => {
     expect(live.json.runId).toBe(runId);
     const { report } = await env.runner.waitForRun({ runId, instanceId, outcome: 'started' });
     const final = await call('GET', `runs/${runId}`, { key: KEYS.functionKey });
-    expect(final.json).toEqual(JSON.parse(JSON.stringify(report)));
+    // Any function key sees the unmapped numbers masked; the admin key sees them in full on the unmasked/ route.
+    expect(final.json).toEqual(JSON.parse(JSON.stringify(maskReport(report!))));
+    expect((await call('GET', `unmasked/runs/${runId}`, { key: KEYS.adminKey })).json).toEqual(JSON.parse(JSON.stringify(report)));
     expect((final.json as unknown as RunReport).status).toBe('completed');
     const csv = await call('GET', `runs/${runId}`, { key: KEYS.functionKey, query: '?format=csv' });
     expect(csv.text.split('\r\n')[0]).toBe('itemId,type,mailbox,reason,detail');

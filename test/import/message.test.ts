@@ -168,3 +168,53 @@ describe('attachment routes at the 4,000,000-byte line', () => {
     expect(planAttachments(e, [attachment(size, 'edge.bin')], { missing })).toEqual(['post']);
   });
 });
+
+describe('no attachment size without a way into the mailbox (issue 11)', () => {
+  const e = email();
+  // Graph's documented limits as the emulator keeps them: a POST under 3 MB, an upload session from 3 MB to 150 MB,
+  // a request of at most 4 MB (4,194,304 bytes).
+  const GRAPH_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
+  it.each([
+    [1, 'post'],
+    [2_999_999, 'post'],
+    [3_000_000, 'upload-session'],
+    [3_145_727, 'upload-session'],
+    [3_145_728, 'upload-session'],
+    [150_000_000, 'upload-session'],
+  ])('a file of %i bytes that is not inline goes by %s', (size, route) => {
+    expect(planAttachments(e, [attachment(size)], { allowInline: false })).toEqual([route]);
+  });
+
+  it('keeps the POST of the largest file it sends that way within the 4 MB request limit, with the longest name and type', () => {
+    const worst = { ...attachment(2_999_999, `${'\u{1F4F7}'.repeat(120)}`), contentType: `application/${'x'.repeat(100)}; charset=utf-8` };
+    expect(planAttachments(e, [worst], { allowInline: false })).toEqual(['post']);
+    expect(fileAttachmentJsonBytes(worst)).toBeLessThanOrEqual(GRAPH_MAX_REQUEST_BYTES);
+    expect(Buffer.byteLength(JSON.stringify(fileAttachment(worst, Buffer.alloc(worst.size))))).toBe(fileAttachmentJsonBytes(worst));
+  });
+
+  it('sends every size around the inline line one way or the other, never none', () => {
+    const base = Buffer.byteLength(JSON.stringify(buildMessage(e)), 'utf8') + Buffer.byteLength(',"attachments":[]');
+    let edge = Math.floor(((MAX_REQUEST_BYTES - base) * 3) / 4);
+    while (base + fileAttachmentJsonBytes(attachment(edge)) >= MAX_REQUEST_BYTES) edge--;
+    for (const size of [edge - 1, edge, edge + 1, edge + 3, 2_999_999, 3_000_000]) {
+      const [route] = planAttachments(e, [attachment(size)]);
+      const expected = size <= edge ? 'inline' : size < 3_000_000 ? 'post' : 'upload-session';
+      expect([size, route]).toEqual([size, expected]);
+    }
+  });
+});
+
+describe('the body of a message re-created without refused attachments (issue 11)', () => {
+  it('lists file names with $ patterns as they are: a replacement never splices the body into itself', () => {
+    const names = ["a$'b.jpg", 'c$`d.jpg', 'e$&f.jpg', 'g$$h.jpg', 'i$1j.jpg', "$'$`$&.jpg"];
+    const missing = names.map((fileName, i) => ({ mediaId: `m${i}`, fileName, size: 10 + i, sha256: 'd'.repeat(64), reason: 'status 400 ErrorInvalidOperation' }));
+    const html = '<html><head><title>t</title></head><body><p>Hello</p></body></html>';
+    const body = messageBody({ text: 'Hello', html }, missing);
+    expect(body.content.startsWith('<html><head><title>t</title></head><body><p>Hello</p><hr>')).toBe(true);
+    expect(body.content.endsWith('</ul></body></html>')).toBe(true);
+    expect(body.content.match(/<\/body>/g)).toHaveLength(1);
+    expect(body.content.match(/<html>/g)).toHaveLength(1);
+    for (const name of names) expect(body.content).toContain(`<li>${name.replace(/&/g, '&amp;')} (`);
+  });
+});

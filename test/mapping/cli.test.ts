@@ -96,10 +96,11 @@ describe('o2-archiver mapping upload / show', () => {
     expect(shown.code).toBe(0);
     expect(shown.out.join('\n')).toBe(
       [
+        // Spreadsheet-safe: a leading + would be a formula in Excel (issue 11); the apostrophe reads back as the number.
         'External User ID,Microsoft 365 User Mailbox',
-        '+447700900101,alice.smith@contoso.example',
-        '+447700900102,bob.jones@contoso.example',
-        '+447700900103,carol.white@contoso.example',
+        "'+447700900101,alice.smith@contoso.example",
+        "'+447700900102,bob.jones@contoso.example",
+        "'+447700900103,carol.white@contoso.example",
       ].join('\n'),
     );
     expect(shown.err[0]).toMatch(/3 number\(s\) mapped, replaced .* by /);

@@ -7,9 +7,10 @@ import { writeFileSync } from 'node:fs';
 import { readSettings, requireSettings } from '../../../shared/config';
 import { failuresCsv } from '../../../shared/report';
 import { createLocalRunner } from '../../runner';
-import { exitCodeFor, progressPrinter, summaryLines } from '../../progress';
+import { exitCodeFor, progressPrinter, progressSink, summaryLines } from '../../progress';
 import { allowOptions, parseInstant, optionalOption, requireOption, usage } from '../args';
 import type { Command } from '../main';
+import { windowTooLong } from '../../../shared/window';
 
 export const runCommand: Command = async (args, io) => {
   allowOptions(args, ['from', 'to', 'report']);
@@ -19,11 +20,13 @@ export const runCommand: Command = async (args, io) => {
   if (Date.parse(from) >= Date.parse(to)) throw usage(`--from must be before --to`);
   const reportFile = optionalOption(args, 'report');
   const settings = readSettings();
+  const tooLong = windowTooLong({ from, to }, settings.MAX_WINDOW_DAYS);
+  if (tooLong) throw usage(tooLong);
   requireSettings(settings, ['TELEMESSAGE_BASE_URL', 'TELEMESSAGE_USERNAME', 'TELEMESSAGE_PASSWORD']);
   const runner = await createLocalRunner({ settings, leaseInMs: settings.LOCAL_DRIVER_LEASE_SECONDS * 1000 });
   const started = await runner.startRun({ trigger: 'cli', window: { from, to } });
   io.err(`run ${started.runId} (${started.outcome}) of ${from} .. ${to}`);
-  const { instance, report } = await runner.waitForRun(started, progressPrinter());
+  const { instance, report } = await runner.waitForRun(started, progressPrinter(progressSink(io)));
   if (!report) {
     io.err(`o2-archiver: the run ended ${instance.status} without a report: ${instance.error ?? 'unknown error'}`);
     return 3;

@@ -29,8 +29,17 @@ export interface MailSettings {
   filterLagInMs: number;
 }
 
-const MIN_UPLOAD_SESSION_BYTES = 3 * 1024 * 1024;
-const MAX_ATTACHMENT_BYTES = 150 * 1024 * 1024;
+/**
+ * Graph's two ways to attach a file ("Attach large files to Outlook messages",
+ * attachment: createUploadSession, message: add attachment): a single POST for
+ * a file under 3 MB, an upload session for a file of 3 MB to 150 MB. "MB" is
+ * read as 10^6 bytes, the only reading under which a POST of a file just under
+ * 3 MB also fits Graph's 4 MB request limit (its base64 alone is 4,000,000
+ * bytes; with 3 MiB it would be 4 MiB before the JSON around it). The two
+ * ways meet at 3,000,000 bytes, so every size up to 150 MB has exactly one.
+ */
+const UPLOAD_SESSION_MIN_BYTES = 3_000_000;
+const MAX_ATTACHMENT_BYTES = 150_000_000;
 const ID_RE = /^[A-Za-z0-9_\-+/]{16,}={0,2}$/;
 
 const MESSAGE_WRITABLE = new Set([
@@ -582,11 +591,16 @@ export class MailRoutes {
     return json(200, { '@odata.context': `${ctx.baseUrl}/$metadata#users('${user.id}')/messages('${m.id}')/attachments/$entity`, ...selectAttachment(a, select) });
   }
 
-  /** `POST …/messages/{id}/attachments`: one fileAttachment (the docs: for files under 3 MB; the 4 MB request limit is what refuses more). */
+  /** `POST …/messages/{id}/attachments`: one fileAttachment, of a file under 3 MB as the docs say (larger ones go by an upload session). */
   async addAttachment(ctx: RequestContext, user: TenantUser, id: string): Promise<GraphResponse> {
     const m = this.message(user, id);
     this.checkNonDraft(m);
     const att = parseFileAttachment(readJsonBody(ctx));
+    const fileBytes = Buffer.byteLength(att.contentBase64, 'base64');
+    if (fileBytes >= UPLOAD_SESSION_MIN_BYTES) {
+      throw new GraphHttpError(413, 'ErrorAttachmentSizeShouldNotBeGreaterThanMaximumSize',
+        `A file of ${fileBytes} bytes is not under 3 MB; attach it with an upload session (createUploadSession).`);
+    }
     m.attachments.push(att);
     if (totalBytes(m) > this.settings().maxMessageBytes) {
       m.attachments.pop();
@@ -628,7 +642,7 @@ export class MailRoutes {
     if (attachmentType !== 'file') throw badRequest("AttachmentItem.attachmentType must be 'file'.", 'ErrorInvalidRequest');
     if (typeof name !== 'string' || !name) throw badRequest('AttachmentItem.name is required.', 'ErrorInvalidRequest');
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) throw badRequest('AttachmentItem.size must be the file size in bytes.', 'ErrorInvalidRequest');
-    if (size < MIN_UPLOAD_SESSION_BYTES) {
+    if (size < UPLOAD_SESSION_MIN_BYTES) {
       throw new GraphHttpError(400, 'ErrorAttachmentSizeShouldNotBeLessThanMinimumSize',
         'Attachment size must be greater than the minimum size (3 MB); attach smaller files with a POST on the attachments collection.');
     }

@@ -57,6 +57,7 @@ const DEFAULT_LIMITS: GraphLimits = {
   requestsPer10Min: 10_000,
   uploadBytesPer5Min: 150 * 1024 * 1024,
   maxRequestBytes: 4 * 1024 * 1024,
+  maxMessageBytes: 35 * 1024 * 1024,
   timeScale: 1,
 };
 
@@ -127,7 +128,7 @@ class GraphEmulatorServer {
       nonDraftAttachments: this.nonDraftAttachments,
       uploadSessionTtlInMs: options.uploadSessionTtlInMs ?? 15 * 60_000,
       uploadBaseUrl: this.uploadBaseUrl,
-      maxMessageBytes: 35 * 1024 * 1024,
+      maxMessageBytes: this.limits.maxMessageBytes,
       filterLagInMs: this.filterLagInMs,
     }));
   }

@@ -31,6 +31,8 @@ export interface GraphLimits {
   uploadBytesPer5Min: number;
   /** Largest request body Graph accepts. Default 4 MB (4,194,304). */
   maxRequestBytes: number;
+  /** Exchange Online's maximum message size, attachments included: 35 MB by default, which admins may raise to 150 MB. Default 36,700,160. */
+  maxMessageBytes: number;
   /** Scales the 10- and 5-minute windows and Retry-After (tests use e.g. 0.001). Default 1. */
   timeScale: number;
 }

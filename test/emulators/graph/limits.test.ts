@@ -128,3 +128,58 @@ describe('faults', () => {
     }
   });
 });
+
+describe("attachment sizes as Graph documents them: a POST under 3 MB, an upload session from 3 MB to 150 MB (issue 11)", () => {
+  let emulator: GraphEmulator;
+  let api: ReturnType<typeof client>;
+
+  beforeAll(async () => {
+    emulator = await startGraphEmulator({ users, faultRate: 0 });
+    api = client(emulator);
+  });
+
+  afterAll(async () => {
+    await emulator.stop();
+  });
+
+  async function message(): Promise<string> {
+    const created = await api.post('/users/alice@contoso.test/mailFolders/inbox/messages', archivedMessage(`sizes-${Math.random()}`));
+    expect(created.status).toBe(201);
+    return enc(created.json.id);
+  }
+
+  it('takes a POST of a file under 3,000,000 bytes, however close to 4 MB its request comes, and refuses one of 3,000,000', async () => {
+    const id = await message();
+    const post = (size: number) => api.post(`/users/alice@contoso.test/messages/${id}/attachments`,
+      { '@odata.type': '#microsoft.graph.fileAttachment', name: `${'n'.repeat(120)}.bin`, contentType: 'application/octet-stream', contentBytes: Buffer.alloc(size, 1).toString('base64') });
+    const under = await post(2_999_999);
+    expect(under.status).toBe(201);
+    const at = await post(3_000_000);
+    expect(at.status).toBe(413);
+    expect(at.json.error.message).toMatch(/upload session/);
+  });
+
+  it('opens an upload session from 3,000,000 bytes to 150,000,000 and for no other size', async () => {
+    emulator.setOption('limits', { maxMessageBytes: 160_000_000 });
+    try {
+      const id = await message();
+      const open = (size: number) => api.post(`/users/alice@contoso.test/messages/${id}/attachments/createUploadSession`,
+        { AttachmentItem: { attachmentType: 'file', name: 'f.bin', size } });
+      const answers: [number, number, string | undefined][] = [];
+      for (const size of [2_999_999, 3_000_000, 3_145_727, 3_145_728, 150_000_000, 150_000_001]) {
+        const r = await open(size);
+        answers.push([size, r.status, r.json.error?.code]);
+      }
+      expect(answers).toEqual([
+        [2_999_999, 400, 'ErrorAttachmentSizeShouldNotBeLessThanMinimumSize'],
+        [3_000_000, 201, undefined],
+        [3_145_727, 201, undefined],
+        [3_145_728, 201, undefined],
+        [150_000_000, 201, undefined],
+        [150_000_001, 400, 'ErrorAttachmentSizeShouldNotBeGreaterThanMaximumSize'],
+      ]);
+    } finally {
+      emulator.setOption('limits', { maxMessageBytes: 35 * 1024 * 1024 });
+    }
+  });
+});
