@@ -295,9 +295,9 @@ describe('import races: each interleaving the review reproduced', () => {
   });
 
   it('finds a copy whose create lost its answer even when $filter lags the store, by waiting out the settle period', async () => {
-    const lagged = async (settleInMs: number): Promise<{ result: UnitResult; copies: number }> => {
+    const lagged = async (lagInMs: number, settleInMs: number): Promise<{ result: UnitResult; copies: number }> => {
       const s = await scene();
-      emulator.setOption('filterLagInMs', 300);
+      emulator.setOption('filterLagInMs', lagInMs);
       try {
         emulator.failNext({ method: 'POST', pathPattern: /mailFolders\/[^/]+\/messages$/, status: 504, afterExecution: true });
         const [result] = await s.importer({ lookupSettleInMs: settleInMs }).importUnits('run-1', s.mailbox, [s.unit]);
@@ -306,10 +306,10 @@ describe('import races: each interleaving the review reproduced', () => {
         emulator.setOption('filterLagInMs', 0);
       }
     };
-    const settled = await lagged(600);
+    const settled = await lagged(300, 600);
     expect(settled).toEqual({ result: expect.objectContaining({ outcome: 'imported' }), copies: 1 });
     // The residual risk, shown: a settle period shorter than the lag would believe an empty answer and send again.
-    const hasty = await lagged(0);
+    const hasty = await lagged(5_000, 0);
     expect(hasty.copies).toBe(2);
   });
 });
