@@ -122,6 +122,13 @@ param archiveSchedule string = '0 0 2 * * *'
 @description('SETTLE_HOURS: how far behind the watermark each timer run reads again.')
 param settleHours int = 48
 
+@description('HOUSEKEEPING_SCHEDULE: NCRONTAB (UTC) of the daily housekeeping (Durable history purge, backlog and poison-queue lines for the alerts). Must be present: the Functions host binds the timer to it.')
+param housekeepingSchedule string = '0 30 3 * * *'
+
+@description('HISTORY_RETENTION_DAYS: Durable orchestration history (it holds participant data) of finished runs older than this many days is purged.')
+@minValue(1)
+param historyRetentionDays int = 30
+
 @description('Tuning settings (docs/settings.md), as strings. Keep RETRY_TIME_SCALE at 1 against real services.')
 param tuning object = {
   MAX_WINDOW_DAYS: '31'
@@ -370,6 +377,8 @@ var archiverSettings = {
   DISPLAY_TIME_ZONE: displayTimeZone
   ARCHIVE_SCHEDULE: archiveSchedule
   SETTLE_HOURS: string(settleHours)
+  HOUSEKEEPING_SCHEDULE: housekeepingSchedule
+  HISTORY_RETENTION_DAYS: string(historyRetentionDays)
 }
 
 var runtimeSettings = {

@@ -47,6 +47,14 @@ const SettingsSchema = z.object({
   SETTLE_HOURS: intIn(0, 24 * 14).default(48),
   // The longest window one run may cover (HTTP, CLI and the timer's catch-up): each slice is a queue message.
   MAX_WINDOW_DAYS: intIn(1, 366).default(31),
+  // Housekeeping (functions/housekeepingTimer.ts): purges Durable orchestration history older than
+  // HISTORY_RETENTION_DAYS (it holds participant data) and logs what the alerts watch.
+  HOUSEKEEPING_SCHEDULE: z
+    .string()
+    .trim()
+    .regex(/^\S+ \S+ \S+ \S+ \S+ \S+$/, 'must be an NCRONTAB expression with six fields')
+    .default('0 30 3 * * *'),
+  HISTORY_RETENTION_DAYS: intIn(1, 3650).default(30),
   TM_EMULATOR_FAULT_RATE: rate.default(0),
   GRAPH_EMULATOR_FAULT_RATE: rate.default(0),
   EMULATOR_SEED: z.string().min(1).default('o2-archiver'),
@@ -76,6 +84,47 @@ const SettingsSchema = z.object({
 
 export type Settings = z.infer<typeof SettingsSchema>;
 export type SettingName = keyof Settings;
+
+/** Every setting the app reads: the one list that infra/main.bicep, local.settings.sample.json and docs/settings.md agree with (test/infra/settings.test.ts). */
+export const SETTING_NAMES = Object.keys(SettingsSchema.shape) as SettingName[];
+
+/**
+ * Settings that only a workstation sets, each with why: infra/main.bicep never
+ * sets them, local.settings.sample.json lists them with every other setting,
+ * and docs/settings.md names them under "Local-only settings".
+ */
+export const LOCAL_ONLY_SETTINGS = {
+  AzureWebJobsStorage: 'the connection-string form (Azurite); Azure uses the identity-based AzureWebJobsStorage__accountName',
+  GRAPH_CLIENT_CERTIFICATE_PATH: 'a file on this machine; in Azure, Graph uses the managed identity or a client secret from Key Vault',
+  GRAPH_DEV_TOKEN: 'the Graph emulator\'s token; refused unless GRAPH_BASE_URL is on this machine',
+  GRAPH_CA_CERT_PATH: 'the Graph emulator\'s certificate; refused unless GRAPH_BASE_URL is on this machine',
+  TM_EMULATOR_FAULT_RATE: 'the TeleMessage emulator only',
+  GRAPH_EMULATOR_FAULT_RATE: 'the Graph emulator only',
+  EMULATOR_SEED: 'the emulators and the sample day only',
+  LOCAL_DRIVER_LEASE_SECONDS: 'the local durable driver only (o2-archiver run, npm start); in Azure the Durable extension drives runs',
+  LOCAL_FUNCTION_KEY: 'o2-archiver serve only; in Azure the Functions host\'s keys apply',
+  LOCAL_ADMIN_KEY: 'o2-archiver serve only; in Azure the Functions host\'s master key applies',
+} as const satisfies Partial<Record<SettingName, string>>;
+
+/**
+ * Settings the Functions runtime and platform own (docs/settings.md, "Settings
+ * that are not the app's"): the app neither reads nor validates them, and
+ * the template and the sample may set them. A trailing `*` is a prefix.
+ */
+export const RUNTIME_SETTINGS = [
+  'FUNCTIONS_WORKER_RUNTIME',
+  'FUNCTIONS_EXTENSION_VERSION',
+  'AzureWebJobsFeatureFlags',
+  'AzureWebJobsStorage__credential',
+  'AzureWebJobsStorage__clientId',
+  'APPLICATIONINSIGHTS_*',
+  'WEBSITE_*',
+] as const;
+
+/** True for a setting the runtime owns (RUNTIME_SETTINGS). */
+export function isRuntimeSetting(name: string): boolean {
+  return RUNTIME_SETTINGS.some((pattern) => (pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern));
+}
 
 function isTimeZone(zone: string): boolean {
   try {

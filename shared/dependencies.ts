@@ -17,6 +17,8 @@ import { createMappingStore, createMailboxResolver } from './mapping';
 import { createGraphClient, createGraphDirectory } from './graph';
 import { createMailboxImporter, importerOptionsFromSettings } from './import';
 import { createLedger } from './ledger';
+import { poisonQueueDepths } from './housekeeping';
+import { createRetentionMarker } from './retention';
 import type { ArchiveSource, MailboxImporter, UserDirectory } from './stages';
 
 export interface Infrastructure {
@@ -90,6 +92,8 @@ export function createActivityDependencies(settings: Settings): Omit<ActivityDep
     runs: infra.runs,
     blobs: infra.blobs,
     staging,
+    retention: createRetentionMarker({ staging: infra.storage.container(ContainerNames.staging), runs: infra.storage.container(ContainerNames.runs) }),
+    poisonDepths: () => poisonQueueDepths(infra.storage),
     source: () => (source ??= teleMessageSourceFromSettings(settings)),
     validateRecord,
     convertItem: (staged, openMedia: (mediaId: string) => Promise<Readable>) =>

@@ -47,6 +47,16 @@ export const ContainerNames = {
   runs: 'runs',
 } as const;
 
+/**
+ * The blob index tag of blobs whose run has settled: the storage account's
+ * lifecycle rule (infra/main.bicep) deletes tagged blobs a set number of days
+ * after their last modification (shared/retention.ts).
+ */
+export const RetentionTag = {
+  name: 'o2retention',
+  settled: 'settled',
+} as const;
+
 export const TableNames = {
   /** Run records: window, trigger, status, timestamps. */
   runs: 'O2Runs',
@@ -86,6 +96,7 @@ export const HttpRoutes = {
 /** The timer and HTTP functions (functions/<name>.ts). */
 export const TriggerNames = {
   archiveTimer: 'archiveTimer',
+  housekeepingTimer: 'housekeepingTimer',
   startRunHttp: 'startRunHttp',
   listRunsHttp: 'listRunsHttp',
   getRunHttp: 'getRunHttp',

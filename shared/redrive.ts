@@ -18,6 +18,8 @@ export interface RedriveDependencies {
     /** True when the item's blob is staged (absent from a port: nothing counts as converted). */
     itemBlobExists?(itemKey: string, name: ItemBlobName): Promise<boolean>;
     readStagedItem(itemKey: string): Promise<unknown>;
+    /** Takes the retention tag off the item's blobs (shared/retention.ts), so that no lifecycle rule deletes them under this run. */
+    reopenItem?(itemKey: string): Promise<number>;
   };
   log?: ActivityLog;
 }
@@ -82,6 +84,8 @@ export async function beginRedrive(input: RedriveInput, deps: RedriveDependencie
     if (claim === 'duplicate') continue;
     result.items++;
     const message: ItemMessage = { runId: input.runId, itemKey: candidate.itemKey };
+    // Before it is queued: the earlier run settled the item's blobs, and this run uses them again.
+    await staging.reopenItem?.(candidate.itemKey);
     if (staging.itemBlobExists && (await staging.itemBlobExists(candidate.itemKey, 'message.json'))) {
       await queues.map.send(message);
       result.toMap++;

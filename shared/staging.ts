@@ -9,6 +9,7 @@ import { pipeline, Readable, Transform } from 'node:stream';
 import type { ContainerClient } from '@azure/storage-blob';
 import { ArchiverError, isArchiverError } from './errors';
 import { allMedia, itemKey as keyOfItem, itemSizeInBytes, type Item, type MediaDescriptor, type StagedItem } from './item';
+import { itemPrefix as retentionItemPrefix, reopenBlobs } from './retention';
 import { sourceSha256 as canonicalSha256, withoutInlineData } from './source/validate';
 import type { ArchiveSource, ItemBlobName, StageItemResult } from './stages';
 
@@ -30,6 +31,8 @@ export interface StagingStore {
   openItemBlob(itemKey: string, name: ItemBlobName): Promise<Readable>;
   readItemBlob(itemKey: string, name: ItemBlobName): Promise<Buffer>;
   itemBlobExists(itemKey: string, name: ItemBlobName): Promise<boolean>;
+  /** Takes the retention tag off the item's blobs, so that no lifecycle rule deletes them while a run uses them (shared/retention.ts); returns how many it untagged. */
+  reopenItem(itemKey: string): Promise<number>;
 }
 
 /** Block size of streamed uploads: large enough for few round trips, small enough to hold a handful. */
@@ -158,6 +161,8 @@ export function createStagingStore(container: ContainerClient): StagingStore {
     },
 
     async stageItem(item, sourceSha256, source) {
+      // An item staged before may be settled already (its run finished): this run uses it again.
+      await reopenBlobs(container, retentionItemPrefix(keyOfItem(item.id)));
       for (const media of allMedia(item)) {
         const failure = await stageMedia(item, media, source);
         if (failure) return failure;
@@ -205,6 +210,10 @@ export function createStagingStore(container: ContainerClient): StagingStore {
 
     async itemBlobExists(key, name) {
       return container.getBlobClient(itemBlobName(key, name)).exists();
+    },
+
+    async reopenItem(key) {
+      return reopenBlobs(container, retentionItemPrefix(key));
     },
   };
 }

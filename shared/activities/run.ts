@@ -2,6 +2,9 @@
  * The run's own activities: begin (the run record and the slices or the
  * re-driven items), queue depths for the orchestrator, and finish (the report).
  */
+import { describeError } from '../errors';
+import { poisonLine } from '../housekeeping';
+import { eventLine, LogEvents } from '../logging';
 import type { StageName } from '../names';
 import { buildReport, failuresCsv } from '../report';
 import type { RunRecord } from '../runs';
@@ -64,7 +67,41 @@ export async function finishRun({ deps, log }: ActivityContext, input: FinishRun
   await blobs.putText('reports', `${input.runId}.failures.csv`, failuresCsv(report), 'text/csv');
   await runs.updateRun(input.runId, { status: report.status, finishedAt: report.finishedAt, ...(report.error ? { error: report.error } : {}) });
   log.info(`run ${input.runId}: ${report.status} ${JSON.stringify(report.counts)}`);
+  // The line the alert rules read (infra/main.bicep): ids, status and counts only.
+  log.info(
+    eventLine(LogEvents.runFinished, {
+      runId: input.runId,
+      trigger: run.trigger,
+      status: report.status,
+      window: { from: run.window.from, to: run.window.to },
+      finishedAt: report.finishedAt,
+      counts: { ...report.counts },
+    }),
+  );
   const watermark = await advanceWatermarkAfterRun(watermarkStoreOf(runs), run, report.status);
   if (watermark) log.info(`run ${input.runId}: watermark moved to ${watermark}`);
+  await settleForRetention({ deps, log }, input.runId, items.map((i) => i.itemKey), report.finishedAt ?? input.finishedAt);
+  if (deps.poisonDepths) {
+    try {
+      log.info(poisonLine(await deps.poisonDepths()));
+    } catch (e) {
+      log.warn(`run ${input.runId}: the poison queues could not be read: ${describeError(e)}`);
+    }
+  }
   return { runId: input.runId, status: report.status, counts: report.counts, ...(report.error ? { error: report.error } : {}) };
+}
+
+/**
+ * Marks the run's blobs for the lifecycle rule (shared/retention.ts). A
+ * failure only keeps the blobs longer (an unmarked blob is never deleted), so
+ * it is logged, not thrown: the report is what the run owes.
+ */
+async function settleForRetention({ deps, log }: Pick<ActivityContext, 'deps' | 'log'>, runId: string, itemKeys: string[], settledAt: string): Promise<void> {
+  if (!deps.retention) return;
+  try {
+    const marked = await deps.retention.settleRun({ runId, itemKeys, settledAt });
+    log.info(eventLine(LogEvents.retention, { runId, items: marked.items, blobs: marked.blobs }));
+  } catch (e) {
+    log.warn(eventLine(LogEvents.retention, { runId, error: describeError(e) }));
+  }
 }

@@ -8,6 +8,8 @@ import type { Item, StagedItem } from '../item';
 import type { StageName } from '../names';
 import type { QueueDepth, StageQueue } from '../queues';
 import type { ReportCounts, RunReport } from '../report';
+import type { PoisonDepths } from '../housekeeping';
+import type { RetentionMarker } from '../retention';
 import type { RunRecord, RunStore } from '../runs';
 import type { StagingStore } from '../staging';
 import type { ArchiveSource, ConvertResult, ImportUnit, ItemRouting, MailboxImporter, RecordValidation, ResolvedMailbox } from '../stages';
@@ -45,7 +47,7 @@ export interface UnitList {
 /** The staging store as the activities use it. */
 export type StagingPort = Pick<
   StagingStore,
-  'putRawPage' | 'readRawPage' | 'putInvalidRecord' | 'stageItem' | 'readStagedItem' | 'openMedia' | 'putItemBlob' | 'itemBlobExists'
+  'putRawPage' | 'readRawPage' | 'putInvalidRecord' | 'stageItem' | 'readStagedItem' | 'openMedia' | 'putItemBlob' | 'itemBlobExists' | 'reopenItem'
 >;
 
 /** A blob store for per-run working data (unit lists) and reports. */
@@ -76,6 +78,10 @@ export interface ActivityDependencies {
   importer(): MailboxImporter;
   /** Creates the queues, containers and tables when missing (once per process). */
   ensureStorage(): Promise<void>;
+  /** Marks a finished run's blobs for the storage lifecycle rule (shared/retention.ts); absent, nothing is marked. */
+  retention?: RetentionMarker;
+  /** How many messages wait in each poison queue (logged for the alerts); absent, not logged. */
+  poisonDepths?(): Promise<PoisonDepths>;
   log?: ActivityLog;
 }
 

@@ -8,6 +8,7 @@
 import { readSettings, type Settings } from '../config';
 import { createInfrastructure, type Infrastructure } from '../dependencies';
 import { ArchiverError } from '../errors';
+import { poisonQueueDepths, type HistoryPurger, type PoisonDepths } from '../housekeeping';
 import { createMappingStore, type MappingStore } from '../mapping';
 import { ContainerNames, OrchestratorNames } from '../names';
 import type { BlobPort } from '../activities';
@@ -28,6 +29,10 @@ export interface AppHost {
   blobs: BlobPort;
   mapping: MappingStore;
   watermarks: WatermarkStore;
+  /** How many messages wait in each poison queue. */
+  poisonDepths(): Promise<PoisonDepths>;
+  /** Purges Durable orchestration history: Durable's client in Azure; absent under the local driver. */
+  history?: HistoryPurger;
   /** The clock (tests fix it to fire the timer on a chosen day). */
   now(): Date;
 }
@@ -36,6 +41,7 @@ export interface AppHost {
 export interface DurableClientLike {
   startNew(orchestratorName: string, options: { instanceId: string; input: unknown }): Promise<string>;
   getStatus(instanceId: string): Promise<{ runtimeStatus: string; customStatus?: unknown; output?: unknown; input?: unknown }>;
+  purgeInstanceHistoryBy(filter: { createdTimeFrom?: Date; createdTimeTo?: Date; runtimeStatus?: string[] }): Promise<{ instancesDeleted: number }>;
 }
 
 // Durable's runtime states in which the instance still owns its window.
@@ -100,6 +106,7 @@ export function createAppHost(infra: Infrastructure, starter: AppRunStarter, now
     blobs: infra.blobs,
     mapping: createMappingStore(infra.storage.container(ContainerNames.mapping), { defaultRegion: infra.settings.DEFAULT_PHONE_REGION }),
     watermarks: watermarkStoreOf(infra.runs, now),
+    poisonDepths: () => poisonQueueDepths(infra.storage),
     now,
   };
 }
@@ -113,8 +120,11 @@ export function appHost(durableClient: () => DurableClientLike): AppHost {
   // Built on first use, so triggers that never start a run need no Durable client binding.
   let starter: AppRunStarter | undefined;
   const durable = () => (starter ??= durableRunStarter(durableClient(), settings));
-  return createAppHost(azureInfra, {
+  const host = createAppHost(azureInfra, {
     startRun: (request) => durable().startRun(request),
     getInstance: (instanceId) => durable().getInstance(instanceId),
   });
+  // Only the housekeeping timer calls it, and only it binds a Durable client for it.
+  host.history = { purgeInstanceHistoryBy: (filter) => durableClient().purgeInstanceHistoryBy(filter) };
+  return host;
 }
