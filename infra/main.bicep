@@ -5,6 +5,8 @@
 //   storage account                         staging, queues, tables, reports, mapping, Durable state
 //   Key Vault                               TELEMESSAGE_PASSWORD (and GRAPH_CLIENT_SECRET), as Key Vault references
 //   Flex Consumption plan + function app    Linux, Node.js 22
+//   action group + four log alert rules     no completed run, a failed run, an old backlog item, a poisoned message
+//   storage lifecycle rules                 staged blobs N days after their run settled, reports after M days
 //
 // Hosting: Flex Consumption (FC1), not Elastic Premium. The archiver runs once a
 // day and is idle the rest of the time: Flex scales to zero and bills by use,
@@ -16,11 +18,15 @@
 // Choose Elastic Premium instead if you need deployment slots (Flex has none) or
 // want warm instances at all times without configuring always-ready ones.
 //
-// Deploy:   az deployment group create -g <rg> -f infra/main.bicep -p baseName=... (see infra/README.md)
-// Then:     npm ci && npm run build && func azure functionapp publish <functionAppName output>
+// No Bicep compiler runs on the development machines: test/infra/template.test.ts and
+// test/infra/settings.test.ts read this file as text. Compile it before deploying:
 //
-// The Graph application permissions (Mail.ReadWrite, User.Read.All) and Exchange
-// RBAC for Applications are granted outside this template: infra/README.md.
+// Check:    az bicep build -f infra/main.bicep
+// Deploy:   az deployment group create -g <rg> -f infra/main.bicep -p baseName=... (see README "Deploy")
+// Then:     npm ci && npm run package && cd .deploy && func azure functionapp publish <functionAppName output> --javascript
+//
+// The Graph application permission User.Read.All and the Exchange RBAC for
+// Applications role (infra/grant-exchange-rbac.ps1) are granted outside this template.
 
 targetScope = 'resourceGroup'
 
@@ -91,6 +97,21 @@ param durableAlwaysReadyInstances int = 0
 @description('Days Log Analytics keeps logs.')
 param logRetentionInDays int = 90
 
+@description('Where the alerts go: the e-mail address of the action group.')
+param alertEmailAddress string
+
+@description('Alert when the oldest item of the re-drive backlog has waited longer than this many hours.')
+@minValue(1)
+param backlogAlertAgeHours int = 72
+
+@description('Days after its run settled that a staged item, its media, its .eml and the run\'s raw pages and unit lists are deleted (the mailbox holds the record; the staged copy serves re-drives). Counted from the last run that used the item.')
+@minValue(1)
+param stagedRetentionDays int = 90
+
+@description('Days a run report (reports/<runId>.json and .failures.csv) is kept after it was written.')
+@minValue(1)
+param reportRetentionDays int = 730
+
 // The app's settings (docs/settings.md), with the defaults of shared/config.ts.
 // Change them here or later in the function app's configuration.
 
@@ -158,6 +179,7 @@ var planName = '${baseName}-plan-${suffix}'
 var identityName = '${baseName}-id-${suffix}'
 var appInsightsName = '${baseName}-appi-${suffix}'
 var workspaceName = '${baseName}-log-${suffix}'
+var actionGroupName = '${baseName}-alerts-${suffix}'
 var deploymentContainerName = 'app-package'
 var useGraphSecret = graphCredential == 'clientSecret'
 
@@ -176,6 +198,17 @@ var stageQueues = [
   'o2-import'
 ]
 var appQueues = concat(stageQueues, map(stageQueues, q => '${q}-poison'))
+// shared/retention.ts: a finished run touches, then tags its blobs with this blob index tag.
+var retentionTag = {
+  name: 'o2retention'
+  settled: 'settled'
+}
+// shared/logging.ts (LogEvents): the structured log lines the alert rules read, `<event> <JSON>`.
+var logEvents = {
+  runFinished: 'o2.run'
+  backlog: 'o2.backlog'
+  poison: 'o2.poison'
+}
 var appTables = [
   'O2Runs'
   'O2RunItems'
@@ -189,6 +222,7 @@ var roles = {
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 var storageRoles = [
   roles.storageBlobDataOwner
@@ -209,6 +243,8 @@ resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   }
 }
 
+// Entra ID authentication only: the host sends telemetry signed in as the managed identity
+// (APPLICATIONINSIGHTS_AUTHENTICATION_STRING), so it keeps flowing where policy disables local auth.
 resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   name: appInsightsName
   location: location
@@ -216,6 +252,7 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   properties: {
     Application_Type: 'web'
     WorkspaceResourceId: workspace.id
+    DisableLocalAuth: true
   }
 }
 
@@ -280,6 +317,81 @@ resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-
   name: name
 }]
 
+// Retention (shared/retention.ts). A lifecycle rule filters on blob index tags and on days since
+// the last modification, but cannot compare a date in a tag with today. So when a run finishes,
+// each of its blobs (raw pages, invalid records, unit lists) and each staged blob of its items
+// (item, media, .eml, message JSON) is touched first (its metadata rewritten: the last-modified
+// time becomes the settling) and tagged second (setting tags leaves the last-modified time
+// alone). A tagged blob is therefore at least as young as its run's settling, and an untagged
+// one is never deleted. A run that takes an item up again removes the tag first. Reports go by
+// their own age. The rules run about once a day.
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'staged-after-settled'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                'staging/items/'
+                'staging/runs/'
+                'runs/'
+              ]
+              blobIndexMatch: [
+                {
+                  name: retentionTag.name
+                  op: '=='
+                  value: retentionTag.settled
+                }
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: stagedRetentionDays
+                }
+              }
+            }
+          }
+        }
+        {
+          name: 'reports'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                'reports/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: reportRetentionDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+  dependsOn: [
+    containers
+  ]
+}
+
 // The user-assigned identity: the Functions host (AzureWebJobsStorage__clientId),
 // Durable, the Flex deployment and, with AZURE_CLIENT_ID, the app's own clients.
 resource identityStorageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for role in storageRoles: {
@@ -335,6 +447,17 @@ resource identitySecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
+// The identity publishes the app's telemetry to Application Insights (Entra ID authentication).
+resource identityMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(appInsights.id, identity.id, roles.monitoringMetricsPublisher)
+  scope: appInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 // ---------------------------------------------------------------- app settings
 
 // Identity-based storage for the host and Durable; the app reads AzureWebJobsStorage__accountName itself.
@@ -383,6 +506,7 @@ var archiverSettings = {
 
 var runtimeSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
 }
 
 var appSettings = union(runtimeSettings, storageSettings, graphSettings, archiverSettings, tuning)
@@ -456,6 +580,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   dependsOn: [
     identityStorageRoles
     identitySecretsUser
+    identityMetricsPublisher
     deploymentContainer
     telemessagePasswordSecret
     graphClientSecretSecret
@@ -473,6 +598,121 @@ resource systemStorageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01'
   }
 }]
 
+// ---------------------------------------------------------------- alerts
+
+// Log search alert rules on the workspace (table AppTraces), over the lines the app writes
+// (shared/logging.ts): `o2.run` when a run finishes, `o2.backlog` and `o2.poison` from the daily
+// housekeeping (and `o2.poison` after every run). host.json keeps traces out of sampling, so
+// no line is dropped. Each line is `<event> <JSON>`: run ids, statuses, counts and times only.
+resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
+  name: actionGroupName
+  location: 'global'
+  properties: {
+    groupShortName: 'o2archiver'
+    enabled: true
+    emailReceivers: [
+      {
+        name: 'archiver-admin'
+        emailAddress: alertEmailAddress
+        useCommonAlertSchema: true
+      }
+    ]
+  }
+}
+
+// `<event> <JSON>` lines of one event, with the JSON parsed into e.
+var eventsOf = {
+  runFinished: 'AppTraces | where Message startswith "${logEvents.runFinished} " | extend e = parse_json(substring(Message, indexof(Message, " ") + 1))'
+  backlog: 'AppTraces | where Message startswith "${logEvents.backlog} " | extend e = parse_json(substring(Message, indexof(Message, " ") + 1))'
+  poison: 'AppTraces | where Message startswith "${logEvents.poison} " | extend e = parse_json(substring(Message, indexof(Message, " ") + 1))'
+}
+
+var alertRules = [
+  {
+    name: 'no-completed-run'
+    displayName: 'O2 archiver: no completed run in 26 hours'
+    description: 'No run finished completed or completed-with-failures in the last 26 hours: the daily timer did not run, or every run failed. Until the first run after deployment this alert is expected. Check the function app and docs/operations.md.'
+    severity: 1
+    frequency: 'PT1H'
+    query: '${eventsOf.runFinished} | where TimeGenerated > ago(26h) | where tostring(e.status) in ("completed", "completed-with-failures") | project TimeGenerated, runId = tostring(e.runId)'
+    operator: 'LessThan'
+    threshold: 1
+    autoMitigate: true
+  }
+  {
+    name: 'run-failed'
+    displayName: 'O2 archiver: a run failed or completed with failures'
+    description: 'A run ended failed or completed-with-failures. Read its report (GET /api/runs/<runId>) and docs/operations.md, "Debugging a failed run".'
+    severity: 1
+    frequency: 'PT1H'
+    query: '${eventsOf.runFinished} | where TimeGenerated > ago(1h) | where tostring(e.status) in ("failed", "completed-with-failures") | project TimeGenerated, runId = tostring(e.runId), status = tostring(e.status), trigger = tostring(e.trigger)'
+    operator: 'GreaterThan'
+    threshold: 0
+    autoMitigate: false
+  }
+  {
+    name: 'old-backlog-item'
+    displayName: 'O2 archiver: a re-drive backlog item older than ${backlogAlertAgeHours} hours'
+    description: 'The oldest unmapped or failed item of the re-drive backlog has waited longer than ${backlogAlertAgeHours} hours (from the daily housekeeping line). Fix the mapping or the cause and re-drive (docs/operations.md, "Re-drive").'
+    severity: 2
+    frequency: 'PT6H'
+    query: '${eventsOf.backlog} | where TimeGenerated > ago(26h) | summarize arg_max(TimeGenerated, *) | where isnotempty(tostring(e.oldestSince)) and todatetime(tostring(e.oldestSince)) < ago(${backlogAlertAgeHours}h) | project TimeGenerated, total = toint(e.total), oldestSince = tostring(e.oldestSince)'
+    operator: 'GreaterThan'
+    threshold: 0
+    autoMitigate: true
+  }
+  {
+    name: 'poisoned-message'
+    displayName: 'O2 archiver: a message in a poison queue'
+    description: 'A stage gave up on a message and moved it to its o2-*-poison queue. See docs/operations.md, "Poison queues", then clear the queue.'
+    severity: 2
+    frequency: 'PT1H'
+    query: '${eventsOf.poison} | where TimeGenerated > ago(26h) | summarize arg_max(TimeGenerated, *) | where toint(e.total) > 0 | project TimeGenerated, total = toint(e.total)'
+    operator: 'GreaterThan'
+    threshold: 0
+    autoMitigate: true
+  }
+]
+
+resource alerts 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = [for rule in alertRules: {
+  name: '${baseName}-${rule.name}'
+  location: location
+  kind: 'LogAlert'
+  properties: {
+    displayName: rule.displayName
+    description: rule.description
+    severity: rule.severity
+    enabled: true
+    scopes: [
+      workspace.id
+    ]
+    evaluationFrequency: rule.frequency
+    windowSize: rule.frequency
+    // The queries pick their own time range (ago(26h) and the like) inside this one.
+    overrideQueryTimeRange: 'P2D'
+    criteria: {
+      allOf: [
+        {
+          query: rule.query
+          timeAggregation: 'Count'
+          operator: rule.operator
+          threshold: rule.threshold
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: rule.autoMitigate
+    actions: {
+      actionGroups: [
+        actionGroup.id
+      ]
+    }
+  }
+}]
+
 // ---------------------------------------------------------------- outputs
 
 output functionAppName string = functionApp.name
@@ -481,6 +721,7 @@ output storageAccountName string = storage.name
 output keyVaultName string = keyVault.name
 output appInsightsName string = appInsights.name
 output logAnalyticsWorkspaceName string = workspace.name
+output actionGroupName string = actionGroup.name
 @description('The managed identity to grant Graph application permissions to (when graphCredential is managedIdentity) and to scope with Exchange RBAC for Applications.')
 output identityClientId string = identity.properties.clientId
 output identityPrincipalId string = identity.properties.principalId

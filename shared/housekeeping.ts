@@ -7,7 +7,7 @@
  * backlog's oldest item and the poison queues' depths.
  */
 import type { ActivityLog } from './activities';
-import { readBacklog } from './backlog';
+import { readBacklog, type Backlog } from './backlog';
 import { describeError } from './errors';
 import { eventLine, LogEvents } from './logging';
 import { poisonQueueName, StageOrder } from './names';
@@ -38,6 +38,17 @@ export async function poisonQueueDepths(storage: Pick<StorageClients, 'queue'>):
 export function poisonLine(depths: PoisonDepths): string {
   const total = Object.values(depths).reduce((a, b) => a + b, 0);
   return eventLine(LogEvents.poison, { total, queues: depths });
+}
+
+/** The `o2.backlog` line: how much is owed and since when the oldest item waits (counts and a time only). */
+export function backlogLine(backlog: Pick<Backlog, 'total' | 'unmapped' | 'failed' | 'entries' | 'oldestAgeInSeconds'>): string {
+  return eventLine(LogEvents.backlog, {
+    total: backlog.total,
+    unmapped: backlog.unmapped,
+    failed: backlog.failed,
+    oldestSince: backlog.entries[0]?.since ?? null,
+    oldestAgeHours: Math.floor(backlog.oldestAgeInSeconds / 3600),
+  });
 }
 
 /** Durable's runtime states of an instance that will not change again: only these are purged. */
@@ -118,17 +129,8 @@ export async function runHousekeeping(deps: HousekeepingDependencies): Promise<H
 
   try {
     const backlog = await readBacklog(deps.runs, { now, limit: 1 });
-    const oldest = backlog.entries[0];
-    result.backlog = { total: backlog.total, oldestSince: oldest?.since ?? null };
-    log.info(
-      eventLine(LogEvents.backlog, {
-        total: backlog.total,
-        unmapped: backlog.unmapped,
-        failed: backlog.failed,
-        oldestSince: oldest?.since ?? null,
-        oldestAgeHours: Math.floor(backlog.oldestAgeInSeconds / 3600),
-      }),
-    );
+    result.backlog = { total: backlog.total, oldestSince: backlog.entries[0]?.since ?? null };
+    log.info(backlogLine(backlog));
   } catch (e) {
     failures.push(e);
     log.error(`housekeeping: reading the re-drive backlog failed: ${describeError(e)}`);

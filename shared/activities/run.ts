@@ -6,7 +6,7 @@ import { describeError } from '../errors';
 import { poisonLine } from '../housekeeping';
 import { eventLine, LogEvents } from '../logging';
 import type { StageName } from '../names';
-import { buildReport, failuresCsv } from '../report';
+import { buildReport, failuresCsv, type RunReport } from '../report';
 import type { RunRecord } from '../runs';
 import { beginRedrive } from '../redrive';
 import { advanceWatermarkAfterRun, watermarkStoreOf } from '../watermark';
@@ -55,6 +55,18 @@ export async function queueDepths({ deps }: ActivityContext): Promise<QueueDepth
   return Object.fromEntries(entries) as QueueDepths;
 }
 
+/** The `o2.run` line of a finished run's report: what the alert rules read (ids, status, window, counts; never content). */
+export function runFinishedLine(report: Pick<RunReport, 'runId' | 'trigger' | 'status' | 'window' | 'finishedAt' | 'counts'>): string {
+  return eventLine(LogEvents.runFinished, {
+    runId: report.runId,
+    trigger: report.trigger,
+    status: report.status,
+    window: { from: report.window.from, to: report.window.to },
+    finishedAt: report.finishedAt,
+    counts: { ...report.counts },
+  });
+}
+
 /** Computes the report, writes it (JSON and failures CSV), closes the run record and moves the watermark. */
 export async function finishRun({ deps, log }: ActivityContext, input: FinishRunInput): Promise<FinishRunResult> {
   const { runs, blobs } = deps;
@@ -68,16 +80,7 @@ export async function finishRun({ deps, log }: ActivityContext, input: FinishRun
   await runs.updateRun(input.runId, { status: report.status, finishedAt: report.finishedAt, ...(report.error ? { error: report.error } : {}) });
   log.info(`run ${input.runId}: ${report.status} ${JSON.stringify(report.counts)}`);
   // The line the alert rules read (infra/main.bicep): ids, status and counts only.
-  log.info(
-    eventLine(LogEvents.runFinished, {
-      runId: input.runId,
-      trigger: run.trigger,
-      status: report.status,
-      window: { from: run.window.from, to: run.window.to },
-      finishedAt: report.finishedAt,
-      counts: { ...report.counts },
-    }),
-  );
+  log.info(runFinishedLine(report));
   const watermark = await advanceWatermarkAfterRun(watermarkStoreOf(runs), run, report.status);
   if (watermark) log.info(`run ${input.runId}: watermark moved to ${watermark}`);
   await settleForRetention({ deps, log }, input.runId, items.map((i) => i.itemKey), report.finishedAt ?? input.finishedAt);
