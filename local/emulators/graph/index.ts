@@ -7,6 +7,7 @@
 export { startGraphEmulator, type GraphEmulator, type RuntimeOptions } from './server';
 export { GraphStore, ITEM_ID_PROPERTY, fileSafeName, objectIdFor } from './store';
 export type {
-  EmulatorStats, FailRule, GraphEmulatorOptions, GraphLimits, MailboxStats, NonDraftAttachments, StoredAttachment, StoredFolder,
+  DeliveryTimeMode, EmulatorStats, ExtendedPropertyFilterMode, FailRule, GraphEmulatorOptions, GraphLimits, MailboxStats, MessageFlagsAtCreate,
+  NonDraftAttachments, StoredAttachment, StoredFolder,
   StoredMessage, TenantUser, TenantUserInput,
 } from './types';

@@ -16,11 +16,17 @@ import {
   attachmentJson, folderJson, folderSemantics, fullMessage, messageJson, messageSemantics, readMessageQuery, selectAttachment,
 } from './representation';
 import { newExchangeId, type GraphStore } from './store';
-import type { EmailAddressJson, NonDraftAttachments, StoredAttachment, StoredExtendedProperty, StoredFolder, StoredMessage, TenantUser } from './types';
+import type {
+  DeliveryTimeMode, EmailAddressJson, ExtendedPropertyFilterMode, MessageFlagsAtCreate, NonDraftAttachments, StoredAttachment, StoredExtendedProperty,
+  StoredFolder, StoredMessage, TenantUser,
+} from './types';
 
 /** Options the mail routes read on every request (they can change at run time). */
 export interface MailSettings {
   nonDraftAttachments: NonDraftAttachments;
+  messageFlagsAtCreate: MessageFlagsAtCreate;
+  deliveryTime: DeliveryTimeMode;
+  extendedPropertyFilter: ExtendedPropertyFilterMode;
   uploadSessionTtlInMs: number;
   uploadBaseUrl: string;
   /** Exchange Online's default maximum message size (35 MB), attachments included. */
@@ -312,6 +318,10 @@ export class MailRoutes {
     let node: FilterNode | undefined;
     if (filterText !== null) {
       node = this.parse(filterText, messageSemantics);
+      if (this.settings().extendedPropertyFilter === 'refuse' && /extendedproperties\s*\//i.test(filterText)) {
+        // The switch for a tenant that does not filter on extended properties (the canary's other answer).
+        throw new GraphHttpError(400, 'ErrorInvalidUrlQueryFilter', 'The query filter contains one or more invalid nodes.');
+      }
       const n = node;
       const lag = this.settings().filterLagInMs;
       messages = messages.filter((m) => !(lag > 0 && this.store.storedWithin(m.id, lag)) && matchesFilter(n, fullMessage(m), messageSemantics));
@@ -393,8 +403,9 @@ export class MailRoutes {
     const rawAttachments = getProp(body, 'attachments');
     if (rawAttachments !== undefined && rawAttachments !== null && !Array.isArray(rawAttachments)) throw badRequest("'attachments' must be a collection.", 'RequestBodyRead');
     const attachments = ((rawAttachments as unknown[] | undefined) ?? []).map(parseFileAttachment);
-    const flagsValue = tagValue(props, 'Integer', PR_MESSAGE_FLAGS);
+    const flagsValue = this.settings().messageFlagsAtCreate === 'ignore' ? undefined : tagValue(props, 'Integer', PR_MESSAGE_FLAGS);
     const flags = flagsValue === undefined ? undefined : parseInt(flagsValue, 10);
+    const honourTimes = this.settings().deliveryTime === 'honour';
     const created = now();
     const isDraft = flags === undefined ? true : (flags & MSGFLAG_UNSENT) !== 0;
     const isRead = flags === undefined ? true : (flags & MSGFLAG_READ) !== 0;
@@ -422,8 +433,8 @@ export class MailRoutes {
       createdDateTime: created,
       lastModifiedDateTime: created,
       // Graph returns message times to the second.
-      receivedDateTime: toSecond(tagValue(props, 'SystemTime', PR_MESSAGE_DELIVERY_TIME)) ?? created,
-      sentDateTime: toSecond(tagValue(props, 'SystemTime', PR_CLIENT_SUBMIT_TIME)) ?? created,
+      receivedDateTime: (honourTimes ? toSecond(tagValue(props, 'SystemTime', PR_MESSAGE_DELIVERY_TIME)) : undefined) ?? created,
+      sentDateTime: (honourTimes ? toSecond(tagValue(props, 'SystemTime', PR_CLIENT_SUBMIT_TIME)) : undefined) ?? created,
       subject: (subject as string | undefined) ?? '',
       body: messageBody,
       from: fromJson,

@@ -17,7 +17,10 @@ import { MailRoutes, attachmentFromSession, parseContentRange, type MailSettings
 import { GraphStore } from './store';
 import { MailboxThrottle } from './throttling';
 import { getUser, listUsers } from './users';
-import type { EmulatorStats, FailRule, GraphEmulatorOptions, GraphLimits, NonDraftAttachments, TenantUser, UploadSessionStatusMode } from './types';
+import type {
+  DeliveryTimeMode, EmulatorStats, ExtendedPropertyFilterMode, FailRule, GraphEmulatorOptions, GraphLimits, MessageFlagsAtCreate, NonDraftAttachments,
+  TenantUser, UploadSessionStatusMode,
+} from './types';
 
 /** A running emulator. */
 export interface GraphEmulator {
@@ -45,6 +48,9 @@ export interface GraphEmulator {
 export interface RuntimeOptions {
   faultRate: number;
   nonDraftAttachments: NonDraftAttachments;
+  messageFlagsAtCreate: MessageFlagsAtCreate;
+  deliveryTime: DeliveryTimeMode;
+  extendedPropertyFilter: ExtendedPropertyFilterMode;
   uploadSessionStatus: UploadSessionStatusMode;
   latencyInMs: number;
   filterLagInMs: number;
@@ -105,6 +111,9 @@ class GraphEmulatorServer {
   readonly mail: MailRoutes;
   private limits: GraphLimits;
   private nonDraftAttachments: NonDraftAttachments;
+  private messageFlagsAtCreate: MessageFlagsAtCreate;
+  private deliveryTime: DeliveryTimeMode;
+  private extendedPropertyFilter: ExtendedPropertyFilterMode;
   private uploadSessionStatus: UploadSessionStatusMode;
   private latencyInMs: number;
   private filterLagInMs: number;
@@ -115,6 +124,9 @@ class GraphEmulatorServer {
   constructor(private readonly options: GraphEmulatorOptions, readonly token: string) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.nonDraftAttachments = options.nonDraftAttachments ?? 'allow';
+    this.messageFlagsAtCreate = options.messageFlagsAtCreate ?? 'honour';
+    this.deliveryTime = options.deliveryTime ?? 'honour';
+    this.extendedPropertyFilter = options.extendedPropertyFilter ?? 'supported';
     this.uploadSessionStatus = options.uploadSessionStatus ?? 'answer';
     this.latencyInMs = options.latencyInMs ?? 0;
     this.filterLagInMs = options.filterLagInMs ?? 0;
@@ -126,6 +138,9 @@ class GraphEmulatorServer {
     this.throttle = new MailboxThrottle(() => this.limits);
     this.mail = new MailRoutes(this.store, (): MailSettings => ({
       nonDraftAttachments: this.nonDraftAttachments,
+      messageFlagsAtCreate: this.messageFlagsAtCreate,
+      deliveryTime: this.deliveryTime,
+      extendedPropertyFilter: this.extendedPropertyFilter,
       uploadSessionTtlInMs: options.uploadSessionTtlInMs ?? 15 * 60_000,
       uploadBaseUrl: this.uploadBaseUrl,
       maxMessageBytes: this.limits.maxMessageBytes,
@@ -137,6 +152,9 @@ class GraphEmulatorServer {
     switch (name) {
       case 'faultRate': this.faults.rate = value as number; break;
       case 'nonDraftAttachments': this.nonDraftAttachments = value as NonDraftAttachments; break;
+      case 'messageFlagsAtCreate': this.messageFlagsAtCreate = value as MessageFlagsAtCreate; break;
+      case 'deliveryTime': this.deliveryTime = value as DeliveryTimeMode; break;
+      case 'extendedPropertyFilter': this.extendedPropertyFilter = value as ExtendedPropertyFilterMode; break;
       case 'uploadSessionStatus': this.uploadSessionStatus = value as UploadSessionStatusMode; break;
       case 'latencyInMs': this.latencyInMs = value as number; break;
       case 'filterLagInMs': this.filterLagInMs = value as number; break;

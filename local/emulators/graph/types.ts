@@ -40,6 +40,28 @@ export interface GraphLimits {
 export type NonDraftAttachments = 'allow' | 'refuse';
 
 /**
+ * What a JSON create does with PR_MESSAGE_FLAGS (`Integer 0x0E07`) given at
+ * creation: 'honour' (default) saves a message without MSGFLAG_UNSENT as a
+ * non-draft, as Exchange does; 'ignore' saves every JSON-created message as a
+ * draft, the answer a tenant gives where the flag is not taken at creation.
+ */
+export type MessageFlagsAtCreate = 'honour' | 'ignore';
+
+/**
+ * What a JSON create does with PR_MESSAGE_DELIVERY_TIME and
+ * PR_CLIENT_SUBMIT_TIME: 'honour' (default) shows them as receivedDateTime and
+ * sentDateTime; 'ignore' shows the creation time for both.
+ */
+export type DeliveryTimeMode = 'honour' | 'ignore';
+
+/**
+ * Whether `$filter` on `singleValueExtendedProperties/any(…)` works on
+ * messages: 'supported' (default, as Graph documents it) or 'refuse' (400
+ * ErrorInvalidUrlQueryFilter).
+ */
+export type ExtendedPropertyFilterMode = 'supported' | 'refuse';
+
+/**
  * What a GET on an attachment upload URL does. Graph's uploadSession resource
  * reports a session's nextExpectedRanges and its SDKs resume by a GET on the
  * upload URL, but "Attach large files to Outlook messages" documents only PUT
@@ -62,6 +84,12 @@ export interface GraphEmulatorOptions {
   limits?: Partial<GraphLimits>;
   /** What an attachment POST / createUploadSession on a non-draft message does. Default 'allow'. */
   nonDraftAttachments?: NonDraftAttachments;
+  /** What a JSON create does with PR_MESSAGE_FLAGS. Default 'honour'. */
+  messageFlagsAtCreate?: MessageFlagsAtCreate;
+  /** What a JSON create does with the delivery and submit times. Default 'honour'. */
+  deliveryTime?: DeliveryTimeMode;
+  /** Whether $filter on extended properties works. Default 'supported'. */
+  extendedPropertyFilter?: ExtendedPropertyFilterMode;
   /** What a GET on an upload URL does (undocumented for Outlook attachments). Default 'answer'. */
   uploadSessionStatus?: UploadSessionStatusMode;
   /** Extra time every mailbox request takes, so that tests can hold requests in flight. Default 0. */
