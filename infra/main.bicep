@@ -46,9 +46,12 @@ param telemessageBaseUrl string
 @description('The TeleMessage administration account (TELEMESSAGE_USERNAME).')
 param telemessageUsername string
 
-@description('Its password. Stored in Key Vault; the app reads it through a Key Vault reference.')
+@description('Its password, optional: when given, it is written to Key Vault as the secret telemessage-password. Leave it out (the default) and set the secret with az keyvault secret set (README "Deploy"), so that deploying again never puts back an old password over a rotated one. The app reads it through a Key Vault reference.')
 @secure()
-param telemessagePassword string
+param telemessagePassword string = ''
+
+@description('Optional: the object id of the person or group who administers the archiver: sets and rotates the TeleMessage password (Key Vault Secrets Officer on the vault) and uploads the mapping and reads runs with o2-archiver from a workstation (Storage Blob Data Contributor, Storage Table Data Contributor, Storage Queue Data Reader on the account). The vault and the account accept Entra ID only, and an Owner of the resource group has no data rights on them otherwise.')
+param adminPrincipalId string = ''
 
 @description('How the app signs in to Microsoft Graph: the user-assigned managed identity (no secret anywhere; recommended), or an app registration with a client secret kept in Key Vault.')
 @allowed([
@@ -222,8 +225,17 @@ var roles = {
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  storageQueueDataReader: '19e7f393-937e-4f77-808e-94535e297925'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
+// The administrator's data roles (adminPrincipalId): the mapping and reports (blobs), runs (tables), queue peeks.
+var adminStorageRoleIds = [
+  roles.storageBlobDataContributor
+  roles.storageTableDataContributor
+  roles.storageQueueDataReader
+]
 var storageRoles = [
   roles.storageBlobDataOwner
   roles.storageQueueDataContributor
@@ -421,7 +433,7 @@ resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource telemessagePasswordSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+resource telemessagePasswordSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(telemessagePassword)) {
   parent: keyVault
   name: 'telemessage-password'
   properties: {
@@ -446,6 +458,24 @@ resource identitySecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01
     principalType: 'ServicePrincipal'
   }
 }
+
+resource adminSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(adminPrincipalId)) {
+  name: guid(keyVault.id, adminPrincipalId, roles.keyVaultSecretsOfficer)
+  scope: keyVault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+    principalId: adminPrincipalId
+  }
+}
+
+resource adminStorageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for role in adminStorageRoleIds: if (!empty(adminPrincipalId)) {
+  name: guid(storage.id, adminPrincipalId, role)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
+    principalId: adminPrincipalId
+  }
+}]
 
 // The identity publishes the app's telemetry to Application Insights (Entra ID authentication).
 resource identityMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
