@@ -41,7 +41,8 @@ export interface AppHost {
 export interface DurableClientLike {
   startNew(orchestratorName: string, options: { instanceId: string; input: unknown }): Promise<string>;
   getStatus(instanceId: string): Promise<{ runtimeStatus: string; customStatus?: unknown; output?: unknown; input?: unknown }>;
-  purgeInstanceHistoryBy(filter: { createdTimeFrom?: Date; createdTimeTo?: Date; runtimeStatus?: string[] }): Promise<{ instancesDeleted: number }>;
+  /** Only the housekeeping timer needs it (Durable's client always has it). */
+  purgeInstanceHistoryBy?(filter: { createdTimeFrom?: Date; createdTimeTo?: Date; runtimeStatus?: string[] }): Promise<{ instancesDeleted: number }>;
 }
 
 // Durable's runtime states in which the instance still owns its window.
@@ -125,6 +126,12 @@ export function appHost(durableClient: () => DurableClientLike): AppHost {
     getInstance: (instanceId) => durable().getInstance(instanceId),
   });
   // Only the housekeeping timer calls it, and only it binds a Durable client for it.
-  host.history = { purgeInstanceHistoryBy: (filter) => durableClient().purgeInstanceHistoryBy(filter) };
+  host.history = {
+    purgeInstanceHistoryBy(filter) {
+      const client = durableClient();
+      if (!client.purgeInstanceHistoryBy) throw new TypeError('this Durable client cannot purge instance history');
+      return client.purgeInstanceHistoryBy(filter);
+    },
+  };
   return host;
 }
