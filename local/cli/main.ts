@@ -31,7 +31,8 @@ const commands: Record<string, () => Promise<Command>> = {
 const HELP = `o2-archiver <command> [options]
 
   run --from <ISO> --to <ISO> [--report <file>]   one archive run of exactly that window
-  check                                           tries TeleMessage and Graph with the settings
+  check [--mailbox <address>]                     tries TeleMessage and Graph with the settings
+  check --canary <mailbox>                        proves on the tenant each Graph behaviour the import relies on
   convert <item.json> --out <file.eml>            converts one item file to its email
   mapping validate <file.csv> [--json]            checks a user-mapping file
   mapping upload <file.csv> | mapping show        replaces / prints the mapping in force

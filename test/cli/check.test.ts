@@ -2,6 +2,7 @@
  * `o2-archiver check` against the emulators: what works, what to fix, and the exit code.
  */
 import { main } from '../../local/cli/main';
+import { sampleTenant } from '../../local/sample';
 import { captureIo, stackForCli } from '../support/cli';
 
 describe('o2-archiver check', () => {
@@ -37,5 +38,20 @@ describe('o2-archiver check', () => {
     } finally {
       process.env.GRAPH_DEV_TOKEN = stack.env.stack.env.GRAPH_DEV_TOKEN;
     }
+  });
+
+  it('check --canary proves the Graph behaviours in one mailbox, and only that, and exits 0', async () => {
+    const { io, out } = captureIo();
+    const mailbox = sampleTenant()[0].userPrincipalName;
+    expect(await main(['check', '--canary', mailbox], io)).toBe(0);
+    expect(out[0]).toContain(`canary in ${mailbox}`);
+    expect(out.at(-1)).toMatch(/^canary: \d+ confirmed, 0 differ, 0 failed, 0 skipped$/);
+    expect(out.some((l) => /TeleMessage/.test(l))).toBe(false);
+  });
+
+  it('check --canary with --mailbox is bad usage (exit 2)', async () => {
+    const { io, err } = captureIo();
+    expect(await main(['check', '--canary', 'a@b.c', '--mailbox', 'd@e.f'], io)).toBe(2);
+    expect(err.join('\n')).toMatch(/--canary and --mailbox/);
   });
 });

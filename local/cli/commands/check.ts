@@ -1,17 +1,27 @@
 /**
  * `o2-archiver check`: logs in to TeleMessage and to Graph with the settings,
  * tries a read of each, and says what works and what to fix.
+ * `o2-archiver check --canary <mailbox>`: proves on the tenant each Graph
+ * behaviour the import relies on (shared/graph/canary.ts), and nothing else.
  */
 import { readSettings, requireSettings } from '../../../shared/config';
 import { describeError, isArchiverError } from '../../../shared/errors';
 import { teleMessageSourceFromSettings } from '../../../shared/source';
 import { checkGraph } from '../../../shared/graph';
-import { allowOptions } from '../args';
+import { runCanary } from '../../../shared/graph/canary';
+import { allowOptions, optionalOption, usage } from '../args';
 import type { Command } from '../main';
 
 export const checkCommand: Command = async (args, io) => {
-  allowOptions(args, ['mailbox']);
+  allowOptions(args, ['mailbox', 'canary']);
+  const canary = optionalOption(args, 'canary');
+  if (canary !== undefined && args.options.has('mailbox')) throw usage('--canary and --mailbox go alone: the canary names its mailbox');
   const settings = readSettings();
+  if (canary !== undefined) {
+    const result = await runCanary(settings, canary);
+    for (const line of result.lines) io.out(line);
+    return result.ok ? 0 : 1;
+  }
   let ok = true;
   try {
     requireSettings(settings, ['TELEMESSAGE_BASE_URL', 'TELEMESSAGE_USERNAME', 'TELEMESSAGE_PASSWORD']);
