@@ -35,7 +35,7 @@ export class MailboxThrottle {
         inFlight: 0,
         requestTimes: [],
         uploads: [],
-        stats: { requests: 0, maxConcurrency: 0, inFlight: 0, throttled: { concurrency: 0, requestRate: 0, uploadBytes: 0 }, uploadedBytes: 0 },
+        stats: { requests: 0, maxConcurrency: 0, inFlight: 0, throttled: { concurrency: 0, requestRate: 0, uploadBytes: 0 }, uploadedBytes: 0, firstAdmittedAt: 0, lastAdmittedAt: 0 },
       };
       this.mailboxes.set(mailboxId, s);
     }
@@ -89,6 +89,8 @@ export class MailboxThrottle {
       s.stats.uploadedBytes += uploadBytes;
     }
     s.inFlight++;
+    s.stats.firstAdmittedAt ||= now;
+    s.stats.lastAdmittedAt = now;
     s.stats.inFlight = s.inFlight;
     s.stats.maxConcurrency = Math.max(s.stats.maxConcurrency, s.inFlight);
     let released = false;

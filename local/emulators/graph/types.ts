@@ -175,6 +175,9 @@ export interface MailboxStats {
   inFlight: number;
   throttled: { concurrency: number; requestRate: number; uploadBytes: number };
   uploadedBytes: number;
+  /** When the first and the last request admitted (not throttled) arrived, in ms since the epoch; 0 before any. */
+  firstAdmittedAt: number;
+  lastAdmittedAt: number;
 }
 
 export interface EmulatorStats {
