@@ -10,6 +10,31 @@ import { parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from '
  * drama range must load.
  */
 export function toE164(raw: string, defaultRegion: string = 'GB'): string | null {
+  // Parsing with the full metadata costs tens of microseconds and a day names the
+  // same few numbers again and again (each item several times over), so answers are kept.
+  let known = e164Cache.get(defaultRegion);
+  if (known === undefined) {
+    if (e164Cache.size >= E164_CACHE_REGIONS) e164Cache.clear();
+    e164Cache.set(defaultRegion, (known = new Map()));
+  }
+  const cached = known.get(raw);
+  if (cached !== undefined) return cached;
+  const e164 = parseE164(raw, defaultRegion);
+  if (known.size >= E164_CACHE_ENTRIES) known.delete(known.keys().next().value!);
+  known.set(raw, e164);
+  return e164;
+}
+
+/**
+ * Numbers kept by toE164: by default region (a setting, so one or two), then
+ * by the number as written, to E.164 or null; the oldest number goes first.
+ * Two levels, so a look-up hashes the string it was given and builds no key.
+ */
+const E164_CACHE_ENTRIES = 10_000;
+const E164_CACHE_REGIONS = 8;
+const e164Cache = new Map<string, Map<string, string | null>>();
+
+function parseE164(raw: string, defaultRegion: string): string | null {
   // NFKC turns full-width digits and odd spaces (as pasted from some sheets) into plain ones.
   const text = raw.normalize('NFKC').trim();
   if (!/\d/.test(text) || /[a-z]/i.test(text.replace(/^tel:/i, '').replace(/\s*(ext\.?|x)\s*\d+$/i, ''))) return null;

@@ -22,13 +22,44 @@ export function participantName(participant: Participant): string | null {
   return name.trim() === '' ? null : name;
 }
 
+/**
+ * How a participant shows in the email, worked out once per item: the subject,
+ * the addresses, the thread and the call summary all read it, so the number is
+ * parsed and the name cleaned once, not once for each of them.
+ */
+export interface ParticipantView {
+  /** The name with control characters replaced, or null when there is none. */
+  name: string | null;
+  /** The number in E.164, or null for a sender id. */
+  e164: string | null;
+  /** The name where known, else the E.164 number, else the sender id as given. */
+  label: string;
+  /** The number that stands for the participant in a thread: E.164, or the sender id as given. */
+  key: string;
+  /** `Name (+447700900123)` where the name is known, else the label. */
+  displayName: string;
+  /** The email, or the made-up `.invalid` address (participantAddress). */
+  address: string;
+}
+
+/** The participant's view (see ParticipantView). */
+export function viewParticipant(participant: Participant, defaultRegion: string): ParticipantView {
+  const name = participantName(participant);
+  const e164 = participantE164(participant, defaultRegion);
+  const number = e164 ?? sanitizeHeaderText(participant.phone);
+  return {
+    name,
+    e164,
+    label: name ?? number,
+    key: e164 ?? participant.phone,
+    displayName: name === null ? number : `${name} (${number})`,
+    address: addressFor(participant, e164),
+  };
+}
+
 /** The label of a participant: the name where known, else the E.164 number, else the sender id as given. */
 export function participantLabel(participant: Participant, defaultRegion: string): string {
-  return (
-    participantName(participant) ??
-    participantE164(participant, defaultRegion) ??
-    sanitizeHeaderText(participant.phone)
-  );
+  return viewParticipant(participant, defaultRegion).label;
 }
 
 /** The number that stands for a participant in a thread: E.164, or the sender id as given. */
@@ -38,10 +69,7 @@ export function participantKey(participant: Participant, defaultRegion: string):
 
 /** The display name: `Name (+447700900123)` where the name is known, else the label. */
 export function participantDisplayName(participant: Participant, defaultRegion: string): string {
-  const name = participantName(participant);
-  if (name === null) return participantLabel(participant, defaultRegion);
-  const number = participantE164(participant, defaultRegion) ?? sanitizeHeaderText(participant.phone);
-  return `${name} (${number})`;
+  return viewParticipant(participant, defaultRegion).displayName;
 }
 
 /**
@@ -50,9 +78,12 @@ export function participantDisplayName(participant: Participant, defaultRegion: 
  * `<lower-case letters and digits, other runs as ->@sender.mobile.invalid`.
  */
 export function participantAddress(participant: Participant, defaultRegion: string): string {
+  return addressFor(participant, participantE164(participant, defaultRegion));
+}
+
+function addressFor(participant: Participant, e164: string | null): string {
   const email = participant.email?.trim() ?? '';
   if (email.length <= 254 && PLAIN_EMAIL.test(email) && email.indexOf('@') <= 64) return email;
-  const e164 = participantE164(participant, defaultRegion);
   if (e164 !== null) return `${e164.slice(1)}@mobile.invalid`;
   // RFC 2606's .invalid can never receive mail; a local part is at most 64 octets.
   const local = participant.phone.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 64);
@@ -61,9 +92,13 @@ export function participantAddress(participant: Participant, defaultRegion: stri
 
 /** The participant as a name and address for From or To. */
 export function emailAddressFor(participant: Participant, defaultRegion: string): EmailAddress {
-  const name = participantDisplayName(participant, defaultRegion);
+  return emailAddressOf(viewParticipant(participant, defaultRegion));
+}
+
+/** A participant's view as a name and address for From or To. */
+export function emailAddressOf(view: ParticipantView): EmailAddress {
   // nodemailer quotes an ASCII name whole, so a run too long to fold would make a line
   // past 998 octets; the schema caps names at 256, so only malformed input gets here.
-  if (hasUnfoldableRun(name)) throw new RangeError('a participant name holds a word too long for a header line');
-  return { name, address: participantAddress(participant, defaultRegion) };
+  if (hasUnfoldableRun(view.displayName)) throw new RangeError('a participant name holds a word too long for a header line');
+  return { name: view.displayName, address: view.address };
 }

@@ -12,6 +12,7 @@ export function sanitizeHeaderText(value: string): string {
 // A header line may hold 998 octets; nodemailer folds only at whitespace, so a
 // longer unbroken run would pass through whole. Well under the limit, with room for the name.
 const UNFOLDABLE_RUN = /\S{800,}/;
+const UNFOLDABLE_RUN_LENGTH = 800;
 
 /**
  * An unstructured header value (already sanitised) as handed to nodemailer:
@@ -27,6 +28,8 @@ export function prepareHeaderText(value: string): string {
 
 /** True when `value` holds a run without whitespace too long for a header line. */
 export function hasUnfoldableRun(value: string): boolean {
-  return UNFOLDABLE_RUN.test(value);
+  // The regex tries a run from every position (a microsecond for a subject line),
+  // and a value shorter than a run cannot hold one.
+  return value.length >= UNFOLDABLE_RUN_LENGTH && UNFOLDABLE_RUN.test(value);
 }
 

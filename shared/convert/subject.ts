@@ -3,7 +3,7 @@
  * call-duration format it shares with the call summary.
  */
 import type { Item, Participant } from '../item';
-import { participantLabel } from './addresses';
+import { viewParticipant, type ParticipantView } from './addresses';
 
 /** Recipients named in a subject before the rest are counted. */
 const RECIPIENTS_NAMED = 3;
@@ -22,7 +22,11 @@ export function formatDuration(seconds: number): string {
 
 /** The recipients as the subject names them: joined with `, `, the first three and ` and N others` beyond three. */
 export function recipientsLabel(recipients: readonly Participant[], defaultRegion: string): string {
-  const labels = recipients.map((p) => participantLabel(p, defaultRegion));
+  return recipientsLabelOf(recipients.map((p) => viewParticipant(p, defaultRegion)));
+}
+
+function recipientsLabelOf(recipients: readonly ParticipantView[]): string {
+  const labels = recipients.map((p) => p.label);
   if (labels.length <= RECIPIENTS_NAMED) return labels.join(', ');
   const others = labels.length - RECIPIENTS_NAMED;
   return `${labels.slice(0, RECIPIENTS_NAMED).join(', ')} and ${others} ${others === 1 ? 'other' : 'others'}`;
@@ -30,7 +34,12 @@ export function recipientsLabel(recipients: readonly Participant[], defaultRegio
 
 /** The subject of an item: `SMS from A to B`, `Voice call from A to B (2m 05s)`, `Missed voice call from A to B`, and so on. */
 export function subjectForItem(item: Item, defaultRegion: string): string {
-  const parties = `from ${participantLabel(item.from, defaultRegion)} to ${recipientsLabel(item.to, defaultRegion)}`;
+  return subjectOf(item, viewParticipant(item.from, defaultRegion), item.to.map((p) => viewParticipant(p, defaultRegion)));
+}
+
+/** subjectForItem, from the participants' views. */
+export function subjectOf(item: Item, from: ParticipantView, to: readonly ParticipantView[]): string {
+  const parties = `from ${from.label} to ${recipientsLabelOf(to)}`;
   switch (item.type) {
     case 'sms':
       return `SMS ${parties}`;

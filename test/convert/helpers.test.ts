@@ -148,3 +148,43 @@ test('header text: control characters become spaces; unfoldable or encoded-word-
   expect(prepareHeaderText('x'.repeat(900))).toMatch(/^=\?UTF-8\?Q\?x+\?=( =\?UTF-8\?Q\?x+\?=)+$/);
   expect(prepareHeaderText('=?UTF-8?B?SGk=?=')).toMatch(/^=\?UTF-8\?Q\?/);
 });
+
+test('header text: a run of 800 characters without whitespace is too long to fold, 799 is not, however long the value', () => {
+  const encoded = /^=\?UTF-8\?Q\?/;
+  expect(prepareHeaderText('x'.repeat(800))).toMatch(encoded);
+  expect(prepareHeaderText(`a ${'x'.repeat(800)} b`)).toMatch(encoded);
+  expect(prepareHeaderText('x'.repeat(799))).toBe('x'.repeat(799));
+  const manyWords = `${'x'.repeat(799)} `.repeat(5);
+  expect(prepareHeaderText(manyWords)).toBe(manyWords);
+  expect(prepareHeaderText(`${'x'.repeat(400)} ${'x'.repeat(399)}`)).toBe(`${'x'.repeat(400)} ${'x'.repeat(399)}`);
+});
+
+describe('plain file names and content types pass as they are; near misses still get every step', () => {
+  test.each([
+    ['IMG_0001.jpg', 'IMG_0001.jpg'],
+    ['my photo.jpg', 'my photo.jpg'],
+    ['a', 'a'],
+    ['-x-', '-x-'],
+    ['x.', 'x'],
+    [' x', 'x'],
+    ['.x', 'x'],
+    ['x\ty.png', 'x y.png'],
+    [`${'p'.repeat(116)}.png`, `${'p'.repeat(116)}.png`],
+    [`${'p'.repeat(117)}.png`, `${'p'.repeat(116)}.png`],
+  ])('%j becomes %j', (name, safe) => {
+    expect(safeFileName(name, 'image/png', 1)).toBe(safe);
+  });
+
+  test.each([
+    ['image/jpeg', 'image/jpeg'],
+    ['audio/x-wav', 'audio/x-wav'],
+    ['application/vnd.ms-excel', 'application/vnd.ms-excel'],
+    ['multipart/related', 'application/octet-stream'],
+    ['message/partial', 'application/octet-stream'],
+    ['image/JPEG', 'image/jpeg'],
+    [' image/jpeg', 'image/jpeg'],
+    ['image/jpeg ', 'image/jpeg'],
+  ])('%j becomes %j', (contentType, safe) => {
+    expect(safeContentType(contentType)).toBe(safe);
+  });
+});
