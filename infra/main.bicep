@@ -159,11 +159,12 @@ param tuning object = {
   SLICE_MINUTES: '60'
   SOURCE_PAGE_SIZE: '500'
   SOURCE_REQUEST_TIMEOUT_SECONDS: '60'
-  QUEUE_BATCH_SIZE: '32'
   QUEUE_VISIBILITY_TIMEOUT_SECONDS: '300'
   MAX_DEQUEUE_COUNT: '5'
   MAX_PARALLEL_ACTIVITIES: '8'
   IMPORT_UNITS_PER_ACTIVITY: '200'
+  IMPORT_MAILBOXES_PER_ACTIVITY: '16'
+  IMPORT_MAX_MAILBOXES: '64'
   IMPORT_ACTIVITY_BUDGET_SECONDS: '240'
   GRAPH_MAX_CONCURRENT_PER_MAILBOX: '4'
   RETRY_TIME_SCALE: '1'
@@ -368,7 +369,9 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
             actions: {
               baseBlob: {
                 delete: {
-                  daysAfterModificationGreaterThan: stagedRetentionDays
+                  // One day more than the setting: a run that settles within a day of its start only tags what it
+                  // wrote (shared/retention.ts, RUN_MARGIN_IN_MS), so its blobs may be up to a day older than the settling.
+                  daysAfterModificationGreaterThan: stagedRetentionDays + 1
                 }
               }
             }

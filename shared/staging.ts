@@ -10,6 +10,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { ArchiverError, isArchiverError } from './errors';
 import { allMedia, itemKey as keyOfItem, itemSizeInBytes, type Item, type MediaDescriptor, type StagedItem } from './item';
 import { itemPrefix as retentionItemPrefix, reopenBlobs } from './retention';
+import { RetentionTag } from './names';
 import { sourceSha256 as canonicalSha256, withoutInlineData } from './source/validate';
 import type { ArchiveSource, ItemBlobName, StageItemResult } from './stages';
 
@@ -21,12 +22,16 @@ export interface StagingStore {
   readRawPage(blobName: string): Promise<unknown[]>;
   /** Sets an invalid record aside with its reason; returns the blob name. */
   putInvalidRecord(runId: string, raw: unknown, detail: string): Promise<string>;
-  /** Stores every media of the item (verified) and then the staged item. */
+  /** Stores every media of the item (verified); returns the staged item (the caller keeps it in its batch). */
   stageItem(item: Item, sourceSha256: string, source: ArchiveSource | null): Promise<StageItemResult>;
-  readStagedItem(itemKey: string): Promise<StagedItem>;
   openMedia(itemKey: string, mediaId: string): Promise<Readable>;
+  /** Bytes `start` up to (not including) `end` of a staged media file. */
+  readMediaRange(itemKey: string, mediaId: string, start: number, end: number): Promise<Buffer>;
   mediaBlobName(itemKey: string, mediaId: string): string;
-  /** Stores a blob beside the item; returns its size in bytes. */
+  /** Stores a batch of items between stages (staged or converted) under the run; returns the blob name (the claim check). */
+  putBatch(runId: string, kind: 'staged' | 'converted', name: string, batch: unknown): Promise<string>;
+  readBatch<T>(blobName: string): Promise<T>;
+  /** Stores a blob beside the item (the archival .eml); returns its size in bytes. */
   putItemBlob(itemKey: string, name: ItemBlobName, body: Readable | Buffer | string, contentType: string): Promise<number>;
   openItemBlob(itemKey: string, name: ItemBlobName): Promise<Readable>;
   readItemBlob(itemKey: string, name: ItemBlobName): Promise<Buffer>;
@@ -34,6 +39,9 @@ export interface StagingStore {
   /** Takes the retention tag off the item's blobs, so that no lifecycle rule deletes them while a run uses them (shared/retention.ts); returns how many it untagged. */
   reopenItem(itemKey: string): Promise<number>;
 }
+
+/** The retention tag a run's own blobs carry from the moment they are written (shared/retention.ts). */
+const WRITTEN_TAGS = { [RetentionTag.name]: RetentionTag.settled };
 
 /** Block size of streamed uploads: large enough for few round trips, small enough to hold a handful. */
 const UPLOAD_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -50,10 +58,12 @@ export function createStagingStore(container: ContainerClient): StagingStore {
   const mediaBlobName = (key: string, mediaId: string) => `${itemPrefix(key)}/media/${sha256Hex(mediaId)}`;
   const itemBlobName = (key: string, name: ItemBlobName) => `${itemPrefix(key)}/${name}`;
 
+  /** A run's working blob (a page, a batch, an invalid record): written once, tagged for retention as it is written (shared/retention.ts). */
   async function putJson(blobName: string, value: unknown): Promise<void> {
     const body = Buffer.from(JSON.stringify(value), 'utf8');
     await container.getBlockBlobClient(blobName).uploadData(body, {
       blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' },
+      tags: WRITTEN_TAGS,
     });
   }
 
@@ -74,11 +84,18 @@ export function createStagingStore(container: ContainerClient): StagingStore {
     }
   }
 
-  /** True when the blob is there and was verified against this SHA-256 and size. */
+  /**
+   * True when the blob is there and was verified against this SHA-256 and
+   * size. An earlier run may have settled it: this run uses it again, so its
+   * retention tag comes off first (shared/retention.ts).
+   */
   async function alreadyStaged(blobName: string, media: MediaDescriptor): Promise<boolean> {
     try {
-      const props = await container.getBlobClient(blobName).getProperties();
-      return props.metadata?.[SHA256_METADATA] === media.sha256 && props.contentLength === media.size;
+      const blob = container.getBlobClient(blobName);
+      const props = await blob.getProperties();
+      const staged = props.metadata?.[SHA256_METADATA] === media.sha256 && props.contentLength === media.size;
+      if (staged && (props.tagCount ?? 0) > 0) await blob.setTags({});
+      return staged;
     } catch (error) {
       if (statusOf(error) === 404) return false;
       throw error;
@@ -161,8 +178,7 @@ export function createStagingStore(container: ContainerClient): StagingStore {
     },
 
     async stageItem(item, sourceSha256, source) {
-      // An item staged before may be settled already (its run finished): this run uses it again.
-      await reopenBlobs(container, retentionItemPrefix(keyOfItem(item.id)));
+      // Media staged before are reused (and reopened for retention); the .eml is written anew by conversion.
       for (const media of allMedia(item)) {
         const failure = await stageMedia(item, media, source);
         if (failure) return failure;
@@ -173,12 +189,26 @@ export function createStagingStore(container: ContainerClient): StagingStore {
         sizeInBytes: itemSizeInBytes(item),
         stagedAt: new Date().toISOString(),
       };
-      await putJson(itemBlobName(keyOfItem(item.id), 'item.json'), staged);
       return { ok: true, staged };
     },
 
-    async readStagedItem(key) {
-      return JSON.parse((await downloadBuffer(itemBlobName(key, 'item.json'))).toString('utf8')) as StagedItem;
+    async putBatch(runId, kind, name, batch) {
+      const blobName = `runs/${runId}/${kind}/${name}.json`;
+      await putJson(blobName, batch);
+      return blobName;
+    },
+
+    async readBatch<T>(blobName: string): Promise<T> {
+      return JSON.parse((await downloadBuffer(blobName)).toString('utf8')) as T;
+    },
+
+    async readMediaRange(key, mediaId, start, end) {
+      const name = mediaBlobName(key, mediaId);
+      try {
+        return await container.getBlobClient(name).downloadToBuffer(start, end - start);
+      } catch (error) {
+        throw notFoundOr(error, name);
+      }
     },
 
     async openMedia(key, mediaId) {
@@ -189,14 +219,35 @@ export function createStagingStore(container: ContainerClient): StagingStore {
 
     async putItemBlob(key, name, body, contentType) {
       const blob = container.getBlockBlobClient(itemBlobName(key, name));
-      const options = { blobHTTPHeaders: { blobContentType: contentType } };
+      // Tagged for retention as it is written (shared/retention.ts): one request per item, no second one when the run settles.
+      const options = { blobHTTPHeaders: { blobContentType: contentType }, tags: WRITTEN_TAGS };
       if (typeof body === 'string' || Buffer.isBuffer(body)) {
         const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
         await blob.uploadData(bytes, options);
         return bytes.length;
       }
+      // A small blob (every SMS) goes up in one request; a large one streams, so memory stays bounded.
+      const iterator = body[Symbol.asyncIterator]();
+      const head: Buffer[] = [];
+      let headBytes = 0;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) {
+          const bytes = Buffer.concat(head);
+          await blob.uploadData(bytes, options);
+          return bytes.length;
+        }
+        const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as Uint8Array);
+        head.push(chunk);
+        headBytes += chunk.length;
+        if (headBytes >= UPLOAD_BUFFER_BYTES) break;
+      }
+      const rest = Readable.from((async function* () {
+        yield* head;
+        for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value as Buffer;
+      })());
       const meter = new HashingMeter(Number.POSITIVE_INFINITY);
-      await blob.uploadStream(pipeline(body, meter, () => undefined), UPLOAD_BUFFER_BYTES, UPLOAD_CONCURRENCY, options);
+      await blob.uploadStream(pipeline(rest, meter, () => undefined), UPLOAD_BUFFER_BYTES, UPLOAD_CONCURRENCY, options);
       return meter.bytes;
     },
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { itemKey, type Item } from '../shared/item';
+import type { ContainerClient } from '@azure/storage-blob';
+import { itemKey, type Item, type StagedItem } from '../shared/item';
 import { createTeleMessageSource, validateRecord } from '../shared/source';
 import { createStagingStore, type StagingStore } from '../shared/staging';
 import { seededMedia, startTeleMessageEmulator, type TeleMessageEmulator } from '../local/emulators/telemessage';
@@ -25,10 +26,12 @@ function listed(name: string): Record<string, unknown> {
 }
 
 let store: StagingStore;
+let container: ContainerClient;
 let emulator: TeleMessageEmulator | undefined;
 
 beforeEach(async () => {
-  store = createStagingStore(testStorage().container(uniqueName('staging')));
+  container = testStorage().container(uniqueName('staging'));
+  store = createStagingStore(container);
   await store.ensure();
 });
 
@@ -45,12 +48,13 @@ async function sourceOver(items: unknown[], media: ReturnType<typeof seededMedia
 }
 
 describe('staging store', () => {
-  it('stages inline media, and keeps no inline bytes in item.json', async () => {
+  it('stages inline media, and keeps no inline bytes in the staged item its batch will hold', async () => {
     const { item, sourceSha256 } = validItem(fixtureItem('mms-photo'));
     const result = await store.stageItem(item, sourceSha256, null);
     expect(result.ok).toBe(true);
     const key = itemKey('tm-mms-0001');
-    const staged = await store.readStagedItem(key);
+    const batch = await store.readBatch<{ items: StagedItem[] }>(await store.putBatch('run-s', 'staged', 'page-1', { items: [result.ok ? result.staged : undefined] }));
+    const staged = batch.items[0];
     expect(JSON.stringify(staged)).not.toContain('dataBase64');
     expect(staged).toMatchObject({ sourceSha256, sizeInBytes: Buffer.byteLength('Signed copy attached') + 73 + 72 });
     expect(staged.item.media?.map((m) => m.id)).toEqual(['m1', 'm2']);
@@ -65,7 +69,9 @@ describe('staging store', () => {
     const { item, sourceSha256 } = validItem(raw);
     const result = await store.stageItem(item, sourceSha256, null);
     expect(result).toMatchObject({ ok: false, reason: 'media-checksum-mismatch', detail: expect.stringContaining('r1') });
-    expect(await store.itemBlobExists(itemKey(item.id), 'item.json')).toBe(false);
+    const stagedMedia: string[] = [];
+    for await (const blob of container.listBlobsFlat({ prefix: `items/${itemKey(item.id)}/` })) stagedMedia.push(blob.name);
+    expect(stagedMedia).toEqual([]);
   });
 
   it('downloads media from the source, verified, once however often the item is staged', async () => {
@@ -140,8 +146,9 @@ describe('staging store', () => {
     expect(await store.putItemBlob(key, 'message.eml', Readable.from([Buffer.from('From: a\r\n'), Buffer.from('\r\nbody')]), 'message/rfc822')).toBe(15);
     expect(await store.itemBlobExists(key, 'message.eml')).toBe(true);
     expect((await readAll(await store.openItemBlob(key, 'message.eml'))).toString()).toBe('From: a\r\n\r\nbody');
-    expect(await store.putItemBlob(key, 'message.json', '{"a":"é"}', 'application/json')).toBe(10);
-    expect((await store.readItemBlob(key, 'message.json')).toString('utf8')).toBe('{"a":"é"}');
-    await expect(store.readStagedItem(itemKey('nobody'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await store.putItemBlob(key, 'message.eml', 'From: é', 'message/rfc822')).toBe(8);
+    expect((await store.readItemBlob(key, 'message.eml')).toString('utf8')).toBe('From: é');
+    await expect(store.readItemBlob(itemKey('nobody'), 'message.eml')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(store.readBatch('runs/run-1/staged/none.json')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

@@ -13,7 +13,7 @@ import { runFinishedLine } from '../../shared/activities/run';
 import { backlogLine, poisonLine } from '../../shared/housekeeping';
 import { LogEvents, parseEventLine } from '../../shared/logging';
 import { ContainerNames, QueueNames, RetentionTag, StageOrder, poisonQueueName } from '../../shared/names';
-import { itemPrefix, runPrefixes } from '../../shared/retention';
+import { itemPrefix, runPrefixes, RUN_MARGIN_IN_MS } from '../../shared/retention';
 import type { RunStatus } from '../../shared/runs';
 import { blankStringsAndComments, declaration, objectKeys, readBicep, resources } from '../support/bicep';
 
@@ -153,8 +153,10 @@ describe('infra/main.bicep: retention', () => {
       `${ContainerNames.runs}/${runPrefixes('x').runs.replace(/x\/$/, '')}`,
     ];
     expect(expected).toEqual(['staging/items/', 'staging/runs/', 'runs/']);
-    const rule = /name: 'staged-after-settled'[\s\S]*?daysAfterModificationGreaterThan: (\w+)/.exec(lifecycle);
+    const rule = /name: 'staged-after-settled'[\s\S]*?daysAfterModificationGreaterThan: (\w+) \+ (\d+)/.exec(lifecycle);
     expect(rule?.[1]).toBe('stagedRetentionDays');
+    // The rule waits the margin within which a run only tags (never touches) what it wrote.
+    expect(Number(rule?.[2]) * 24 * 60 * 60_000).toBe(RUN_MARGIN_IN_MS);
     const prefixes = [.../prefixMatch: \[([^\]]*)\]/.exec(rule![0])![1].matchAll(/'([^']+)'/g)].map((m) => m[1]);
     expect(prefixes).toEqual(expected);
     expect(rule![0]).toMatch(/blobIndexMatch: \[\s*\{\s*name: retentionTag\.name\s*op: '=='\s*value: retentionTag\.settled\s*\}\s*\]/);

@@ -1,9 +1,10 @@
 /**
- * Retention marks on real blobs (Azurite): a settled run's blobs are touched
- * (last-modified moves to the settling, metadata kept) and then tagged for
- * the lifecycle rule; a run that takes an item up again (staging it, or a
- * re-drive) takes the tag off first; nothing outside the run and its items
- * is marked. And a whole run, driven by the local driver, leaves its blobs
+ * Retention marks on real blobs (Azurite): what a run writes is tagged for
+ * the lifecycle rule as it is written; what it reuses is untagged when taken
+ * and, when the run settles, touched (last-modified moves to the settling,
+ * metadata kept) and tagged again; a run longer than the rule's margin
+ * touches and tags everything; nothing outside the run and its items is
+ * marked. And a whole run, driven by the local driver, leaves its blobs
  * marked and says so in its log, with the line the alert rules read.
  */
 import { ContainerClient } from '@azure/storage-blob';
@@ -17,6 +18,7 @@ import { validateRecord } from '../../shared/source';
 import { LogEvents, parseEventLine } from '../../shared/logging';
 import { createLocalRunner } from '../../local/runner';
 import { fixtureItem } from '../source/helpers';
+import { sampleEmail } from '../import/fakeGraph';
 import { SAMPLE_WINDOW, startTestStack, type TestStack } from '../support/stack';
 import { testStorage, uniqueName } from '../support/storage';
 
@@ -44,7 +46,7 @@ describe('retention marks on blobs', () => {
     await Promise.all([staging.create(), runs.create()]);
   });
 
-  it('touches, then tags, every blob of the run and of its items, keeping their metadata, and nothing else', async () => {
+  it('a run longer than the margin touches, then tags, every blob of the run and of its items, keeping their metadata, and nothing else', async () => {
     const key = 'a'.repeat(64);
     const other = 'b'.repeat(64);
     const before = await put(staging, `items/${key}/media/m1`, { sha256: 'f'.repeat(64) });
@@ -55,7 +57,9 @@ describe('retention marks on blobs', () => {
     await put(staging, 'runs/run-10/pages/s0-1-0.json');
     await sleep(1100); // last-modified times are to the second
     const marker = createRetentionMarker({ staging, runs });
-    const result = await marker.settleRun({ runId: 'run-1', itemKeys: [key, key, 'raw-' + 'c'.repeat(64)], settledAt: '2027-01-02T03:04:05.000Z' });
+    const items = [{ itemKey: key, type: 'mms' }, { itemKey: key, type: 'mms' }, { itemKey: 'raw-' + 'c'.repeat(64), type: 'unknown' }];
+    // The run settles more than a day after it started: what it wrote may be older than the margin, so each is touched, then tagged.
+    const result = await marker.settleRun({ runId: 'run-1', items, startedAt: '2027-01-01T03:00:00.000Z', settledAt: '2027-01-02T03:04:05.000Z' });
     expect(result).toEqual({ items: 1, blobs: 4 });
 
     const media = await state(staging, `items/${key}/media/m1`);
@@ -70,23 +74,55 @@ describe('retention marks on blobs', () => {
     expect((await state(staging, 'runs/run-10/pages/s0-1-0.json')).tags).toEqual({});
   });
 
-  it('staging an item again takes the tag off all of its blobs before anything else', async () => {
+  it('leaves alone the .eml a run that settles within a day wrote itself, tagged as it was written', async () => {
+    const store = createStagingStore(staging);
+    const key = 'e'.repeat(64);
+    await store.putItemBlob(key, 'message.eml', 'eml', 'message/rfc822');
+    const written = await state(staging, `items/${key}/message.eml`);
+    expect(isSettled(written.tags)).toBe(true);
+    await sleep(1100);
+    const settledAt = new Date().toISOString();
+    const result = await createRetentionMarker({ staging, runs }).settleRun({ runId: 'run-sms', items: [{ itemKey: key, type: 'sms' }], startedAt: new Date(Date.now() - 60_000).toISOString(), settledAt });
+    expect(result).toEqual({ items: 0, blobs: 0 });
+    const eml = await state(staging, `items/${key}/message.eml`);
+    expect(isSettled(eml.tags)).toBe(true);
+    expect(eml.metadata[SETTLED_AT_METADATA]).toBeUndefined();
+    expect(eml.lastModified.getTime()).toBe(written.lastModified.getTime());
+    // A re-drive's .eml is an earlier run's: touched, then tagged, however short the re-drive.
+    const redrive = await createRetentionMarker({ staging, runs }).settleRun({ runId: 'run-redrive', items: [{ itemKey: key, type: 'sms' }], startedAt: settledAt, settledAt: new Date(Date.now() + 2 * 86_400_000).toISOString(), reusedItems: true });
+    expect(redrive).toEqual({ items: 1, blobs: 1 });
+    const touched = await state(staging, `items/${key}/message.eml`);
+    expect(touched.metadata[SETTLED_AT_METADATA]).toBeDefined();
+    expect(touched.lastModified.getTime()).toBeGreaterThan(written.lastModified.getTime());
+    expect(isSettled(touched.tags)).toBe(true);
+  });
+
+  it('staging an item again takes the tag off the media it reuses; the .eml conversion writes again is tagged as written', async () => {
     const store = createStagingStore(staging);
     const validated = validateRecord(fixtureItem('mms-photo'));
     if (!validated.ok) throw new Error(validated.detail);
     const key = itemKey(validated.item.id);
     expect((await store.stageItem(validated.item, validated.sourceSha256, null)).ok).toBe(true);
     await store.putItemBlob(key, 'message.eml', 'eml', 'message/rfc822');
-    await createRetentionMarker({ staging, runs }).settleRun({ runId: 'run-a', itemKeys: [key], settledAt: '2027-01-01T00:00:00.000Z' });
+    // Media staged by the run carry no tag until it settles; the .eml carries it from the start.
+    const untagged: string[] = [];
+    for await (const b of staging.listBlobsFlat({ prefix: itemPrefix(key), includeTags: true })) if (!isSettled(b.tags)) untagged.push(b.name);
+    expect(untagged).toHaveLength(2);
+    expect(untagged.every((n) => n.startsWith(`items/${key}/media/`))).toBe(true);
+    const result = await createRetentionMarker({ staging, runs }).settleRun({ runId: 'run-a', items: [{ itemKey: key, type: 'mms' }], startedAt: '2027-01-01T00:00:00.000Z', settledAt: '2027-01-01T00:00:00.000Z' });
+    expect(result).toEqual({ items: 1, blobs: 2 });
     const names: string[] = [];
     for await (const b of staging.listBlobsFlat({ prefix: itemPrefix(key), includeTags: true })) {
       expect(isSettled(b.tags)).toBe(true);
       names.push(b.name);
     }
-    expect(names.length).toBe(4); // two media, item.json, message.eml
-    // The media are already staged and are not written again: only the reopen can untag them.
+    expect(names.length).toBe(3); // two media, message.eml
+    // The media are already staged and are not written again: staging them again untags them.
     expect((await store.stageItem(validated.item, validated.sourceSha256, null)).ok).toBe(true);
-    for await (const b of staging.listBlobsFlat({ prefix: itemPrefix(key), includeTags: true })) expect(isSettled(b.tags)).toBe(false);
+    await store.putItemBlob(key, 'message.eml', 'eml again', 'message/rfc822');
+    for await (const b of staging.listBlobsFlat({ prefix: itemPrefix(key), includeTags: true })) {
+      expect({ name: b.name, settled: isSettled(b.tags) }).toEqual({ name: b.name, settled: b.name.endsWith('message.eml') });
+    }
   });
 
   it('a re-drive takes the tag off the items it queues', async () => {
@@ -94,12 +130,15 @@ describe('retention marks on blobs', () => {
     const table = () => storage.table(uniqueName('t'));
     const runStore = new RunStore({ runs: table(), items: table(), units: table() });
     await runStore.ensure();
-    const key = 'd'.repeat(64);
-    await put(staging, `items/${key}/item.json`);
-    await put(staging, `items/${key}/message.json`);
-    await runStore.claimItem('run-old', { itemKey: key, itemId: 'tm-9', type: 'sms' }, 'm');
-    await runStore.setItemOutcome('run-old', { itemKey: key, itemId: 'tm-9', type: 'sms', outcome: 'unmapped' });
-    await createRetentionMarker({ staging, runs }).settleRun({ runId: 'run-old', itemKeys: [key], settledAt: '2027-01-01T00:00:00.000Z' });
+    const key = itemKey('tm-9');
+    await put(staging, `items/${key}/media/m1`);
+    await put(staging, `items/${key}/message.eml`);
+    // The earlier run converted the item (its converted batch holds the email) and found no mailbox for it.
+    const email = sampleEmail('tm-9');
+    const converted = await store.putBatch('run-old', 'converted', 'page-0', { runId: 'run-old', items: [{ itemKey: key, item: { id: 'tm-9', type: 'sms' }, email }] });
+    await runStore.claimItems('run-old', [{ itemKey: key, itemId: 'tm-9', type: 'sms' }], 'm');
+    await runStore.setItemOutcome('run-old', { itemKey: key, itemId: 'tm-9', type: 'sms', outcome: 'unmapped', converted });
+    await createRetentionMarker({ staging, runs }).settleRun({ runId: 'run-old', items: [{ itemKey: key, type: 'mms' }], startedAt: '2027-01-01T00:00:00.000Z', settledAt: '2027-01-01T00:00:00.000Z' });
     const sent: unknown[] = [];
     const queue = { send: async (m: unknown) => void sent.push(m) } as never;
     const result = await beginRedrive({ runId: 'run-new', redriveOf: 'run-old' }, { runs: runStore, queues: { convert: queue, map: queue }, staging: store });
@@ -133,28 +172,35 @@ describe('a finished run', () => {
     ]);
     const retention = events(LogEvents.retention);
     expect(retention).toHaveLength(1);
-    expect(retention[0]).toMatchObject({ runId: started.runId, items: report!.counts.sourceItems });
+    expect(retention[0]).toMatchObject({ runId: started.runId });
     expect(events(LogEvents.poison)).toEqual([expect.objectContaining({ total: 0 })]);
 
     const items = await runner.infra.runs.listItems(started.runId);
     const staging = runner.infra.storage.container(ContainerNames.staging);
-    let tagged = 0;
+    // Settling tagged the media (staged untagged); everything else was tagged as it was written.
+    const withMedia = new Set<string>();
+    let media = 0;
+    let written = 0;
     for (const item of items.filter((i) => !i.itemKey.startsWith('raw-'))) {
       for await (const b of staging.listBlobsFlat({ prefix: itemPrefix(item.itemKey), includeTags: true, includeMetadata: true })) {
         expect({ name: b.name, settled: isSettled(b.tags) }).toEqual({ name: b.name, settled: true });
-        expect(b.metadata?.[SETTLED_AT_METADATA]).toBe(report!.finishedAt);
-        tagged++;
+        // Everything was written by this run, which settled within a day: tagged, never touched.
+        expect(b.metadata?.[SETTLED_AT_METADATA]).toBeUndefined();
+        if (b.name.includes('/media/')) {
+          media++;
+          withMedia.add(item.itemKey);
+        } else written++;
       }
     }
+    expect(written).toBeGreaterThan(0);
+    expect(media).toBeGreaterThan(0);
+    let runBlobs = 0;
     for await (const b of staging.listBlobsFlat({ prefix: `runs/${started.runId}/`, includeTags: true })) {
       expect(isSettled(b.tags)).toBe(true);
-      tagged++;
+      runBlobs++;
     }
-    for await (const b of runner.infra.storage.container(ContainerNames.runs).listBlobsFlat({ prefix: `${started.runId}/`, includeTags: true })) {
-      expect(isSettled(b.tags)).toBe(true);
-      tagged++;
-    }
-    expect(tagged).toBe(retention[0].blobs);
+    expect(runBlobs).toBeGreaterThan(0);
+    expect(retention[0]).toMatchObject({ items: withMedia.size, blobs: media });
     // The report is kept by its own rule (a prefix), not by the tag.
     expect((await runner.infra.storage.container(ContainerNames.reports).getBlobClient(`${started.runId}.json`).getTags()).tags).toEqual({});
   });
