@@ -20,6 +20,7 @@
  */
 import type { TableClient } from '@azure/data-tables';
 import { ArchiverError } from './errors';
+import { TRANSACTION_LIMIT } from './tables';
 
 export type LedgerState = 'claimed' | 'imported' | 'partial';
 
@@ -104,10 +105,28 @@ export interface CompleteOptions extends HeldOptions {
 
 export type HandOverResult = { outcome: 'handed-over' } | { outcome: 'final'; entry: LedgerEntry | undefined };
 
+/** A claim and when it was asked for (the lease runs from no later than that). */
+export interface TimedClaim {
+  result: ClaimResult;
+  claimedAt: number;
+}
+
 /** The ledger of import units. */
 export interface Ledger {
   /** Claims a unit for `owner` unless it is imported already or another worker holds a live claim. */
   claim(mailboxId: string, itemKey: string, options: ClaimOptions): Promise<ClaimResult>;
+  /**
+   * Claims many units of one mailbox: new ones together (one transaction per
+   * hundred), any that has a row already on its own, as `claim` does.
+   */
+  claimMany(mailboxId: string, itemKeys: readonly string[], options: ClaimOptions): Promise<Map<string, TimedClaim>>;
+  /**
+   * Records many held units of one mailbox as imported, a transaction per
+   * hundred, each row conditional on its ETag; returns the item keys recorded.
+   * A transaction refused (a row moved) records none of its units: record
+   * those one by one.
+   */
+  completeMany(mailboxId: string, entries: readonly (CompleteOptions & { itemKey: string })[]): Promise<Set<string>>;
   /** Moves a held claim's lease on by `leaseInMs`; `lost` when another worker holds or finished the unit. */
   renew(mailboxId: string, itemKey: string, options: HeldOptions & { leaseInMs: number }): Promise<HeldWrite>;
   /** Records a held unit as imported (or partially imported): from now on it is a duplicate. */
@@ -253,8 +272,65 @@ export function createLedger(table: TableClient, options: LedgerOptions = {}): L
     return orphans ? { outcome: 'held', etag: tag, orphans } : { outcome: 'held', etag: tag };
   }
 
-  return {
+  const finalPatch = (options: CompleteOptions): Partial<Row> => ({
+    state: options.state, runId: options.runId, graphMessageId: options.graphMessageId, updatedAt: new Date(now()).toISOString(), copyMayExist: false, orphans: '[]',
+  });
+
+  const ledger: Ledger = {
     get: read,
+
+    async claimMany(mailboxId, itemKeys, options) {
+      checkKey('mailbox id', mailboxId);
+      await ready();
+      const claims = new Map<string, TimedClaim>();
+      const keys = [...new Set(itemKeys)];
+      for (let i = 0; i < keys.length; i += TRANSACTION_LIMIT) {
+        const chunk = keys.slice(i, i + TRANSACTION_LIMIT);
+        const t = now();
+        if (chunk.length > 1) {
+          const fresh = chunk.map((itemKey) => {
+            checkKey('item key', itemKey);
+            return {
+              mailboxId, itemKey, state: 'claimed' as const, runId: options.runId, claimedBy: options.owner,
+              claimedAt: new Date(t).toISOString(), leaseExpiresAt: new Date(t + options.leaseInMs).toISOString(), updatedAt: new Date(t).toISOString(),
+              copyMayExist: true, orphans: [],
+            };
+          });
+          try {
+            const response = await table.submitTransaction(fresh.map((f) => ['create', rowOf(f)]));
+            const etags = new Map(response.subResponses.map((r) => [r.rowKey, r.etag ?? '']));
+            for (const f of fresh) {
+              claims.set(f.itemKey, { result: { outcome: 'claimed', etag: etags.get(f.itemKey) ?? '', leaseExpiresAt: f.leaseExpiresAt, takenOver: null }, claimedAt: t });
+            }
+            continue;
+          } catch (error) {
+            // A row exists already (an earlier run, a crashed claim): each unit is claimed on its own.
+            if (statusOf(error) !== 409) throw error;
+          }
+        }
+        for (const itemKey of chunk) {
+          const claimedAt = now();
+          claims.set(itemKey, { result: await ledger.claim(mailboxId, itemKey, options), claimedAt });
+        }
+      }
+      return claims;
+    },
+
+    async completeMany(mailboxId, entries) {
+      const completed = new Set<string>();
+      await ready();
+      for (let i = 0; i < entries.length; i += TRANSACTION_LIMIT) {
+        const chunk = entries.slice(i, i + TRANSACTION_LIMIT);
+        if (chunk.length < 2) continue;
+        try {
+          await table.submitTransaction(chunk.map((e) => ['update', { partitionKey: mailboxId, rowKey: e.itemKey, ...finalPatch(e) }, 'Merge', { etag: e.etag }]));
+          for (const e of chunk) completed.add(e.itemKey);
+        } catch (error) {
+          if (![404, 409, 412].includes(statusOf(error) ?? 0)) throw error;
+        }
+      }
+      return completed;
+    },
 
     async claim(mailboxId, itemKey, { runId, owner, leaseInMs }) {
       checkKey('mailbox id', mailboxId);
@@ -322,7 +398,7 @@ export function createLedger(table: TableClient, options: LedgerOptions = {}): L
 
     async complete(mailboxId, itemKey, { runId, owner, etag, state, graphMessageId }) {
       await ready();
-      const patch: Partial<Row> = { state, runId, graphMessageId, updatedAt: new Date(now()).toISOString(), copyMayExist: false, orphans: '[]' };
+      const patch = finalPatch({ runId, owner, etag, state, graphMessageId });
       // The ETag the worker holds proves the row is as it last saw it: its own claim, with no orphan it has not removed.
       let tag: string | undefined = etag;
       for (let round = 0; round < ROUNDS; round++) {
@@ -355,4 +431,5 @@ export function createLedger(table: TableClient, options: LedgerOptions = {}): L
       throw new ArchiverError('CONFLICT', `ledger row ${mailboxId}/${itemKey} kept changing while a copy was handed over`, { retryable: true });
     },
   };
+  return ledger;
 }

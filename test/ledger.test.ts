@@ -143,4 +143,37 @@ describe('ledger', () => {
     const b = await ledger.claim(other, key, { runId: 'r1', owner: 'a', leaseInMs: 60_000 });
     expect([a.outcome, b.outcome]).toEqual(['claimed', 'claimed']);
   });
+
+  it('claims new units together, and one that has a row on its own, with the same answers as one by one', async () => {
+    let clock = Date.parse('2024-05-01T10:00:00Z');
+    const ledger = freshLedger(() => clock);
+    const keys = Array.from({ length: 120 }, (_, i) => itemKey(`many-${i}`));
+    await ledger.claim(mailbox, keys[5], { runId: 'r0', owner: 'other', leaseInMs: 60_000 });
+    const claims = await ledger.claimMany(mailbox, keys, { runId: 'r1', owner: 'a', leaseInMs: 60_000 });
+    expect(claims.size).toBe(120);
+    expect(claims.get(keys[5])!.result).toMatchObject({ outcome: 'held-by-other', claimedBy: 'other' });
+    const fresh = [...claims.values()].filter((c) => c.result.outcome === 'claimed');
+    expect(fresh).toHaveLength(119);
+    // Each claim's ETag is its row's: renewing under it works.
+    const claimed = claims.get(keys[7])!.result;
+    expect(await ledger.renew(mailbox, keys[7], { owner: 'a', etag: claimed.outcome === 'claimed' ? claimed.etag : '', leaseInMs: 60_000 })).toMatchObject({ outcome: 'held' });
+    clock += 1;
+  });
+
+  it('records held units together; a transaction with a row that moved records none of them', async () => {
+    const ledger = freshLedger();
+    const keys = [itemKey('rec-1'), itemKey('rec-2'), itemKey('rec-3')];
+    const claims = await ledger.claimMany(mailbox, keys, { runId: 'r1', owner: 'a', leaseInMs: 60_000 });
+    const entry = (k: string) => {
+      const c = claims.get(k)!.result;
+      return { itemKey: k, owner: 'a', etag: c.outcome === 'claimed' ? c.etag : '', runId: 'r1', state: 'imported' as const, graphMessageId: `m-${k.slice(0, 6)}` };
+    };
+    // A loser handed a copy over to the third: its ETag moved, so the transaction takes none.
+    await ledger.handOver(mailbox, keys[2], 'AAMk-orphan');
+    expect([...(await ledger.completeMany(mailbox, keys.map(entry)))]).toEqual([]);
+    expect((await ledger.get(mailbox, keys[0]))?.state).toBe('claimed');
+    const done = await ledger.completeMany(mailbox, keys.slice(0, 2).map(entry));
+    expect([...done].sort()).toEqual(keys.slice(0, 2).sort());
+    expect(await ledger.get(mailbox, keys[1])).toMatchObject({ state: 'imported', graphMessageId: entry(keys[1]).graphMessageId, copyMayExist: false });
+  });
 });

@@ -27,7 +27,7 @@ import {
   toSecond,
 } from '../import/message';
 import type { ArchivedEmail } from '../stages';
-import { createGraphClient, type GraphClient, type GraphClientOptions } from './client';
+import { createGraphClient, type GraphClient, type GraphClientOptions, bufferSource } from './client';
 import { isGraphRequestError } from './errors';
 import {
   attachLargeFile,
@@ -315,7 +315,7 @@ async function proveMessage(
   );
   const uploadBytes = Buffer.alloc(CANARY_UPLOAD_BYTES, 0x4f);
   await attachmentCheck('attachment-upload-session', 'canary-upload.bin', uploadBytes.length, () =>
-    attachLargeFile(graph, mailbox, messageId, { name: 'canary-upload.bin', contentType: 'application/octet-stream' }, uploadBytes),
+    attachLargeFile(graph, mailbox, messageId, { name: 'canary-upload.bin', contentType: 'application/octet-stream' }, bufferSource(uploadBytes)),
   );
 
   // 4. Find it as the importer does after a lost answer; a filter may see a new message only after a while.

@@ -69,6 +69,21 @@ export interface UploadRangeResult {
  */
 export type UploadSessionStatus = { state: 'open'; next: number } | { state: 'gone' } | { state: 'unknown' };
 
+/**
+ * The bytes of a file to upload, read range by range (a large file need not
+ * be held whole): a Buffer is one.
+ */
+export interface ByteSource {
+  readonly length: number;
+  /** The bytes from `start` up to (not including) `end`. */
+  read(start: number, end: number): Promise<Buffer>;
+}
+
+/** A Buffer as a byte source. */
+export function bufferSource(bytes: Buffer): ByteSource {
+  return { length: bytes.length, read: async (start, end) => bytes.subarray(start, end) };
+}
+
 /** How an upload through a session ended: the final range was taken (201), or the session vanished under us. */
 export type UploadSessionOutcome = { state: 'complete'; location?: string | null } | { state: 'gone' };
 
@@ -91,7 +106,7 @@ export interface GraphClient {
    * lost answer from what the service says it has; throws GraphRequestError
    * for a refusal or when the retry budget is spent.
    */
-  uploadToSession(uploadUrl: string, bytes: Buffer, options?: GraphCallOptions & { chunkBytes?: number }): Promise<UploadSessionOutcome>;
+  uploadToSession(uploadUrl: string, bytes: ByteSource, options?: GraphCallOptions & { chunkBytes?: number }): Promise<UploadSessionOutcome>;
   /** Cancels an upload session (DELETE on its URL); a session already gone is fine. */
   cancelUploadSession(uploadUrl: string, options?: GraphCallOptions): Promise<void>;
 }
@@ -278,16 +293,18 @@ export function createGraphClient(settings: Settings, options: GraphClientOption
       const what = 'upload range';
       const chunkBytes = callOptions.chunkBytes ?? 320 * 1024 * 12;
       const total = bytes.length;
-      const started = Date.now();
+      let started = Date.now();
       let start = 0;
       let failures = 0;
       // True while the range at `start` is being sent again after an answer was lost.
       let resending = false;
       for (;;) {
         const end = Math.min(total, start + chunkBytes);
+        // One range in memory at a time: a large file is read from its source as it goes.
+        const range = await bytes.read(start, end);
         let result: UploadRangeResult;
         try {
-          result = await attemptThroughGate(() => putRange(uploadUrl, bytes.subarray(start, end), start, total), {
+          result = await attemptThroughGate(() => putRange(uploadUrl, range, start, total), {
             ...callOptions,
             requestBytes: end - start,
           });
@@ -328,7 +345,10 @@ export function createGraphClient(settings: Settings, options: GraphClientOption
           continue;
         }
         if (result.status === 201) return { state: 'complete', location: result.location };
+        // A range landed: the retry budget (attempts and time) bounds the next range, not the whole file,
+        // so a large file on a slow or throttled mailbox is not cut off while it makes progress.
         failures = 0;
+        started = Date.now();
         resending = false;
         const next = parseNextExpected(result.nextExpectedRanges);
         start = next !== undefined && next > start ? next : end;

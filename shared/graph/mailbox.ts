@@ -4,7 +4,7 @@
  * once), and the message and attachment calls the import makes.
  */
 import type { Client } from '@microsoft/microsoft-graph-client';
-import type { GraphCallOptions, GraphClient } from './client';
+import type { ByteSource, GraphCallOptions, GraphClient } from './client';
 import { GraphRequestError, isGraphRequestError } from './errors';
 
 /** Quotes a string for an OData literal (`'` doubles) and encodes it for the query string. */
@@ -287,7 +287,7 @@ export async function attachLargeFile(
   mailboxId: string,
   messageId: string,
   attachment: { name: string; contentType: string },
-  bytes: Buffer,
+  bytes: ByteSource,
   options?: GraphCallOptions,
 ): Promise<void> {
   const before = countMatching(await listAttachments(graph, mailboxId, messageId, options), attachment.name, bytes.length);

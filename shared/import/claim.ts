@@ -65,6 +65,11 @@ export class HeldUnit {
     this.timer.unref();
   }
 
+  /** Who holds the claim. */
+  get owner(): string {
+    return this.options.owner;
+  }
+
   /** True once another worker holds or finished the unit. */
   get lost(): boolean {
     return this.lostEntry !== undefined;
@@ -137,6 +142,20 @@ export class HeldUnit {
       for (const id of result.orphans) if (id !== graphMessageId) this.orphans.add(id);
       return { orphans: [...this.orphans] };
     });
+  }
+
+  /**
+   * Readies the claim to be recorded together with others (ledger.completeMany):
+   * stops renewing, lets writes in flight finish, and returns the ETag to
+   * record it under, or undefined when it must be recorded on its own (it has
+   * copies handed over to remove first, or it was lost).
+   */
+  async readyForBatch(graphMessageId: string): Promise<string | undefined> {
+    this.stop();
+    await this.writes;
+    this.orphans.delete(graphMessageId);
+    if (this.lostEntry || this.orphans.size > 0) return undefined;
+    return this.etag;
   }
 
   /** Gives the claim up after a failure; `copyMayExist` false only when this worker knows no copy is in the mailbox. */

@@ -20,8 +20,8 @@ import { describeError, isArchiverError } from '../errors';
 import type { GraphClient } from '../graph/client';
 import { createFolderResolver } from '../graph/mailbox';
 import { isGraphRequestError, type GraphRequestError } from '../graph/errors';
-import type { ClaimResult, Ledger, LedgerEntry, TakenOver } from '../ledger';
-import type { ArchivedEmail, ImportUnit, MailboxImporter, ResolvedMailbox, UnitResult } from '../stages';
+import type { ClaimResult, CompleteOptions, Ledger, LedgerEntry, TakenOver, TimedClaim } from '../ledger';
+import type { ImportUnit, MailboxImporter, ResolvedMailbox, UnitResult } from '../stages';
 import { HeldUnit, UnitLostError } from './claim';
 import { findCopies, hasAllAttachments, removeCopy, settleSince } from './copies';
 import { importJson, maybeApplied } from './json';
@@ -81,6 +81,19 @@ const MAILBOX_MISSING_CODES = new Set(['ErrorInvalidUser', 'MailboxNotEnabledFor
 
 function mailboxMissing(error: unknown): boolean {
   return isGraphRequestError(error) && error.statusCode === 404;
+}
+
+/** A unit imported into the mailbox, to be recorded in the ledger with the rest of its step. */
+interface ToRecord {
+  toRecord: true;
+  work: UnitCalls & { unit: ImportUnit };
+  held: HeldUnit;
+  state: 'imported' | 'partial';
+  messageId: string;
+  runId: string;
+  /** What the unit's result is once it is recorded. */
+  done: UnitResult;
+  copyMayRemain: boolean;
 }
 
 /** Rounds of removing handed-over copies before a unit is recorded. */
@@ -238,9 +251,10 @@ export function createMailboxImporter(deps: MailboxImporterDeps): MailboxImporte
     return result;
   }
 
-  async function importUnit(runId: string, mailboxId: string, folderId: string, unit: ImportUnit, owner: string): Promise<UnitResult> {
+  async function importUnit(runId: string, mailboxId: string, folderId: string, unit: ImportUnit, owner: string, first: TimedClaim | undefined): Promise<UnitResult | ToRecord> {
     const gate = gateFor(mailboxId);
-    const { result: claimed, claimedAt } = await claim(mailboxId, unit, runId, owner);
+    // The step's claims were asked for together; one held by another worker is waited for (bounded) on its own.
+    const { result: claimed, claimedAt } = first && first.result.outcome !== 'held-by-other' ? first : await claim(mailboxId, unit, runId, owner);
     if (claimed.outcome === 'already-imported') return finalResult(unit, runId, claimed);
     if (claimed.outcome === 'held-by-other') {
       return { itemKey: unit.itemKey, outcome: 'held', detail: `another worker holds the unit (lease until ${claimed.leaseExpiresAt})` };
@@ -257,8 +271,7 @@ export function createMailboxImporter(deps: MailboxImporterDeps): MailboxImporte
       created: { sent: false },
     };
     try {
-      const email = JSON.parse((await staging.readItemBlob(unit.itemKey, 'message.json')).toString('utf8')) as ArchivedEmail;
-      const work: UnitWork = { ...calls, email };
+      const work: UnitWork = { ...calls, email: unit.email };
       if (takenOver && copyMayRemain) {
         const kept = await recover(work, held, takenOver);
         // Settled by the look-up: nothing is left but the copy kept, if any (which stays until it is recorded).
@@ -272,18 +285,49 @@ export function createMailboxImporter(deps: MailboxImporterDeps): MailboxImporte
       }
       const imported = importMode === 'importMime' ? await importMime(work) : await importJson(work);
       const state = imported.missing.length ? 'partial' : 'imported';
-      await record(work, held, state, imported.messageId, runId);
-      log({ event: 'unit-done', mailboxId, itemKey: unit.itemKey, detail: state });
-      if (state === 'partial') {
-        const detail = `${imported.missing.length} attachment(s) refused: ` + imported.missing.map((m) => `${m.fileName} ${m.size} bytes sha256 ${m.sha256} (${m.reason})`).join('; ');
-        return { itemKey: unit.itemKey, outcome: 'partial', reason: 'attachment-refused', detail, graphMessageId: imported.messageId };
-      }
-      return { itemKey: unit.itemKey, outcome: 'imported', graphMessageId: imported.messageId };
+      const done: UnitResult = state === 'partial'
+        ? {
+            itemKey: unit.itemKey, outcome: 'partial', reason: 'attachment-refused', graphMessageId: imported.messageId,
+            detail: `${imported.missing.length} attachment(s) refused: ` + imported.missing.map((m) => `${m.fileName} ${m.size} bytes sha256 ${m.sha256} (${m.reason})`).join('; '),
+          }
+        : { itemKey: unit.itemKey, outcome: 'imported', graphMessageId: imported.messageId };
+      // Recorded with the rest of the step, in one transaction (see importUnits); the claim stays renewed till then.
+      return { toRecord: true, work: calls, held, state, messageId: imported.messageId, runId, done, copyMayRemain };
     } catch (error) {
-      return await failure(calls, held, runId, error, copyMayRemain);
-    } finally {
       held.stop();
+      return await failure(calls, held, runId, error, copyMayRemain);
     }
+  }
+
+  /**
+   * Records the step's imported units: those ready together in one
+   * transaction; any the transaction cannot take (a loser handed a copy
+   * over, a row that moved) on its own, which may still find it lost.
+   */
+  async function recordAll(mailboxId: string, ready: ToRecord[]): Promise<Map<string, UnitResult>> {
+    const results = new Map<string, UnitResult>();
+    const batch: (CompleteOptions & { itemKey: string })[] = [];
+    for (const r of ready) {
+      const etag = ready.length > 1 ? await r.held.readyForBatch(r.messageId) : undefined;
+      if (etag !== undefined) batch.push({ itemKey: r.done.itemKey, owner: r.held.owner, etag, runId: r.runId, state: r.state, graphMessageId: r.messageId });
+    }
+    const completed = batch.length > 1 ? await ledger.completeMany(mailboxId, batch) : new Set<string>();
+    for (const r of ready) {
+      const key = r.done.itemKey;
+      try {
+        if (!completed.has(key)) {
+          r.held.keepAlive();
+          await record({ ...r.work, email: r.work.unit.email }, r.held, r.state, r.messageId, r.runId);
+        }
+        log({ event: 'unit-done', mailboxId, itemKey: key, detail: r.state });
+        results.set(key, r.done);
+      } catch (error) {
+        results.set(key, await failure(r.work, r.held, r.runId, error, r.copyMayRemain));
+      } finally {
+        r.held.stop();
+      }
+    }
+    return results;
   }
 
   return {
@@ -301,14 +345,17 @@ export function createMailboxImporter(deps: MailboxImporterDeps): MailboxImporte
         if (isGraphRequestError(error)) return units.map((u) => failed(u, 'graph-error', `mail folder: ${error.detail}`));
         throw error;
       }
-      // Units run side by side up to the mailbox's concurrency; the gate bounds the requests themselves.
-      const results: UnitResult[] = new Array(units.length);
+      // The step's units are claimed together (new ones in one transaction), imported side by side up to
+      // the mailbox's concurrency (the gate bounds the requests themselves), then recorded together.
+      const claims = await ledger.claimMany(mailboxId, units.map((u) => u.itemKey), { runId, owner, leaseInMs });
+      const outcomes: (UnitResult | ToRecord)[] = new Array(units.length);
       let next = 0;
       const worker = async () => {
-        for (let i = next++; i < units.length; i = next++) results[i] = await importUnit(runId, mailboxId, folderId, units[i], owner);
+        for (let i = next++; i < units.length; i = next++) outcomes[i] = await importUnit(runId, mailboxId, folderId, units[i], owner, claims.get(units[i].itemKey));
       };
       await Promise.all(Array.from({ length: Math.min(maxConcurrent, units.length) }, worker));
-      return results;
+      const recorded = await recordAll(mailboxId, outcomes.filter((o): o is ToRecord => 'toRecord' in o));
+      return outcomes.map((o) => ('toRecord' in o ? recorded.get(o.done.itemKey)! : o));
     },
   };
 }

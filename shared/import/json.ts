@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ArchiverError } from '../errors';
+import type { ByteSource } from '../graph/client';
 import { attachLargeFile, createMessage, postAttachment } from '../graph/mailbox';
 import { isGraphRequestError, type GraphRequestError } from '../graph/errors';
 import { graphRetry, withRetry } from '../retry';
@@ -86,24 +87,52 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** The staged bytes of an attachment, proved against its descriptor again: every mailbox's copy must carry the same bytes. */
+function mismatch(work: UnitWork): ArchiverError {
+  return new ArchiverError('MEDIA_CHECKSUM_MISMATCH', `staged media of ${work.unit.itemKey} no longer matches its descriptor`);
+}
+
+/** The staged bytes of a small attachment, proved against its descriptor again: every mailbox's copy must carry the same bytes. */
 async function readMedia(work: UnitWork, attachment: ArchivedAttachment): Promise<Buffer> {
   const bytes = await readAll(await work.staging.openMedia(work.unit.itemKey, attachment.mediaId));
   const sha = createHash('sha256').update(bytes).digest('hex');
-  if (bytes.length !== attachment.size || sha !== attachment.sha256.toLowerCase()) {
-    throw new ArchiverError('MEDIA_CHECKSUM_MISMATCH', `staged media of ${work.unit.itemKey} no longer matches its descriptor`);
-  }
+  if (bytes.length !== attachment.size || sha !== attachment.sha256.toLowerCase()) throw mismatch(work);
   return bytes;
 }
 
+/**
+ * A large attachment as a byte source: proved against its descriptor first,
+ * by streaming it through a hash (nothing is uploaded before the bytes are
+ * known good), then read range by range as the upload goes, so that it is
+ * never held whole.
+ */
+async function mediaSource(work: UnitWork, attachment: ArchivedAttachment): Promise<ByteSource> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of await work.staging.openMedia(work.unit.itemKey, attachment.mediaId)) {
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    hash.update(bytes);
+    size += bytes.length;
+  }
+  if (size !== attachment.size || hash.digest('hex') !== attachment.sha256.toLowerCase()) throw mismatch(work);
+  return {
+    length: size,
+    read: async (start, end) => {
+      const range = await work.staging.readMediaRange(work.unit.itemKey, attachment.mediaId, start, end);
+      // Verified a moment ago: a range that is not there in full means the blob changed under us.
+      if (range.length !== end - start) throw mismatch(work);
+      return range;
+    },
+  };
+}
+
 async function attachSeparately(work: UnitWork, messageId: string, attachment: ArchivedAttachment, route: 'post' | 'upload-session'): Promise<void> {
-  const bytes = await readMedia(work, attachment);
   // Both routes make sure a lost answer never adds the file twice nor turns a landed file into a refusal.
   if (route === 'post') {
+    const bytes = await readMedia(work, attachment);
     await postAttachment(work.graph, work.mailboxId, messageId, { name: attachment.fileName, size: bytes.length, json: JSON.stringify(fileAttachment(attachment, bytes)) }, work.write);
     return;
   }
-  await attachLargeFile(work.graph, work.mailboxId, messageId, { name: attachment.fileName, contentType: attachment.contentType }, bytes, work.write);
+  await attachLargeFile(work.graph, work.mailboxId, messageId, { name: attachment.fileName, contentType: attachment.contentType }, await mediaSource(work, attachment), work.write);
 }
 
 function pickMissing(a: ArchivedAttachment): Omit<MissingAttachment, 'reason'> {

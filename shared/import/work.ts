@@ -7,10 +7,12 @@ import type { Readable } from 'node:stream';
 import type { GraphCallOptions, GraphClient } from '../graph/client';
 import type { ArchivedEmail, ImportUnit } from '../stages';
 
-/** The part of the staging store the import reads (shared/staging.ts). */
+/** The part of the staging store the import reads (shared/staging.ts): media, and the .eml for importMime. */
 export interface ImportStaging {
-  readItemBlob(itemKey: string, name: 'message.json' | 'message.eml'): Promise<Buffer>;
+  readItemBlob(itemKey: string, name: 'message.eml'): Promise<Buffer>;
   openMedia(itemKey: string, mediaId: string): Promise<Readable>;
+  /** Bytes `start` up to (not including) `end` of a staged media file: a large file is uploaded range by range. */
+  readMediaRange(itemKey: string, mediaId: string, start: number, end: number): Promise<Buffer>;
 }
 
 export type ImportMode = 'json' | 'importMime';

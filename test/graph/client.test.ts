@@ -91,12 +91,13 @@ describe('mailbox gate', () => {
     expect(gate.maxInFlightSeen).toBe(3);
   });
 
-  it('waits for the window when the request budget is used up, and after a pause', async () => {
+  it('spaces requests evenly at 95% of the budget, never more than the budget in any window, and waits out a pause', async () => {
     let clock = 0;
     const waits: number[] = [];
+    const admitted: number[] = [];
     const gate = createMailboxGate({
       maxConcurrent: 1,
-      requestsPer10Min: 20, // 95% of it: 19 per window
+      requestsPer10Min: 20, // 95% of it: 19 per window, one every 600 s / 19
       uploadBytesPer5Min: 150e6,
       now: () => clock,
       sleep: async (ms) => {
@@ -104,13 +105,16 @@ describe('mailbox gate', () => {
         clock += ms;
       },
     });
-    for (let i = 0; i < 19; i++) await gate.run(async () => undefined, 0);
-    expect(waits).toEqual([]);
+    for (let i = 0; i < 40; i++) await gate.run(async () => void admitted.push(clock), 0);
+    // The first goes at once; the rest one interval apart, not all at once and then a stall of the whole window.
+    expect(waits.slice(0, 5)).toEqual([31_579, 31_579, 31_579, 31_579, 31_579]);
+    for (let i = 1; i < admitted.length; i++) expect(admitted[i] - admitted[i - 1]).toBeGreaterThanOrEqual(31_578);
+    // However the windows fall, never more than the budget in one.
+    for (const start of admitted) expect(admitted.filter((t) => t >= start && t < start + 600_000).length).toBeLessThanOrEqual(19);
+    gate.pause(100_000);
+    const before = clock;
     await gate.run(async () => undefined, 0);
-    expect(waits).toEqual([600_000]);
-    gate.pause(3_000);
-    await gate.run(async () => undefined, 0);
-    expect(waits[1]).toBe(3_000);
+    expect(clock - before).toBeGreaterThanOrEqual(100_000);
   });
 
   it('paces uploads under the bytes budget', async () => {

@@ -294,6 +294,12 @@ export class FakeStaging {
     return blob;
   }
 
+  async readMediaRange(key: string, mediaId: string, start: number, end: number): Promise<Buffer> {
+    const bytes = this.media.get(`${key}/${mediaId}`);
+    if (!bytes) throw new Error('no media');
+    return bytes.subarray(start, end);
+  }
+
   async openMedia(key: string, mediaId: string): Promise<Readable> {
     const bytes = this.media.get(`${key}/${mediaId}`);
     if (!bytes) throw new Error('no media');

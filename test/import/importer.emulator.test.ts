@@ -9,7 +9,7 @@ import { createGraphClient } from '../../shared/graph/client';
 import { createGraphDirectory } from '../../shared/graph/directory';
 import { createMailboxImporter, type MailboxImporterOptions } from '../../shared/import/importer';
 import { createLedger } from '../../shared/ledger';
-import type { ArchivedAttachment, ImportUnit, ResolvedMailbox } from '../../shared/stages';
+import type { ArchivedAttachment, ArchivedEmail, ImportUnit, ResolvedMailbox } from '../../shared/stages';
 import { testSettings, testStorage, uniqueName } from '../support/storage';
 import { FakeStaging, sampleEmail } from './fakeGraph';
 
@@ -68,7 +68,7 @@ function importer(staging: FakeStaging, options: Partial<MailboxImporterOptions>
   };
 }
 
-const unitOf = (e: { itemKey: string; itemId: string; itemType: ImportUnit['itemType'] }): ImportUnit => ({ itemKey: e.itemKey, itemId: e.itemId, itemType: e.itemType });
+const unitOf = (e: ArchivedEmail): ImportUnit => ({ itemKey: e.itemKey, itemId: e.itemId, itemType: e.itemType, email: e });
 
 /** A plain-text .eml of an SMS, as the converter would store it (for the importMime tests). */
 function plainEml(sms: { messageId: string; itemId: string }): Buffer {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createGraphClient } from '../../shared/graph/client';
 import { createMailboxImporter, type MailboxImporterOptions } from '../../shared/import/importer';
 import { createLedger } from '../../shared/ledger';
-import type { ArchivedAttachment, ResolvedMailbox } from '../../shared/stages';
+import type { ArchivedAttachment, ArchivedEmail, ResolvedMailbox } from '../../shared/stages';
 import { testSettings, testStorage, uniqueName } from '../support/storage';
 import { FAKE_BASE, FAKE_TOKEN, FakeGraph, FakeStaging, sampleEmail } from './fakeGraph';
 
@@ -39,8 +39,8 @@ function media(id: string, size: number, fill = 1): { descriptor: ArchivedAttach
   };
 }
 
-function unitOf(email: { itemKey: string; itemId: string; itemType: 'sms' | 'mms' | 'voice' }) {
-  return { itemKey: email.itemKey, itemId: email.itemId, itemType: email.itemType };
+function unitOf(email: ArchivedEmail) {
+  return { itemKey: email.itemKey, itemId: email.itemId, itemType: email.itemType, email };
 }
 
 describe('mailbox importer (fake Graph)', () => {

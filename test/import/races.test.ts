@@ -79,12 +79,11 @@ async function scene(kind: 'sms' | 'mms' = 'sms') {
   const container = storage.container(uniqueName('staging'));
   await container.createIfNotExists();
   const staging = createStagingStore(container);
-  await staging.putItemBlob(email.itemKey, 'message.json', JSON.stringify(email), 'application/json');
   if (kind === 'mms') await container.getBlockBlobClient(staging.mediaBlobName(email.itemKey, 'pic')).uploadData(bytes);
   const ledger = createLedger(storage.table(uniqueName('ledger')));
   const user = emulator.store.findUser('alice@contoso.com')!;
   const mailbox: ResolvedMailbox = { objectId: user.id, userPrincipalName: user.userPrincipalName };
-  const unit = { itemKey: email.itemKey, itemId: email.itemId, itemType: email.itemType };
+  const unit = { itemKey: email.itemKey, itemId: email.itemId, itemType: email.itemType, email };
   const importer = (options: Partial<MailboxImporterOptions> & { graph?: ReturnType<typeof graphFor>; ledger?: Ledger } = {}) =>
     createMailboxImporter({
       graph: options.graph ?? graphFor(),
