@@ -1,6 +1,6 @@
 /**
  * The progress display of a run: the stage counts from the orchestration's
- * custom status, redrawn in place on a terminal. Where the output is not a
+ * custom status and its workers', redrawn in place on a terminal. Where the output is not a
  * terminal (CI logs, `nohup`, a container) it prints one line per phase and
  * one at a steady interval while the counts move, so a long run is never
  * silent between its first and last line.
@@ -8,13 +8,35 @@
 import { StageOrder } from '../shared/names';
 import type { RunReport } from '../shared/report';
 
+interface StageCounts { done: number; poisoned: number; items: number }
+
 interface StatusShape {
   phase?: string;
-  round?: number;
   slices?: number;
   mailboxes?: number;
   units?: number;
-  stages?: Record<string, { done: number; poisoned: number; waiting: number }>;
+  stages?: Record<string, StageCounts>;
+}
+
+/**
+ * The run's status with the live counts of its running workers added: the
+ * run orchestrator adds its workers' counts only when a phase ends, and each
+ * worker tells its own as it goes (`workers`, by worker instance id).
+ */
+export function combineStatus(run: unknown, workers: ReadonlyMap<string, unknown>): unknown {
+  const status = run as StatusShape | undefined;
+  if (!status?.stages) return run;
+  const stages = Object.fromEntries(Object.entries(status.stages).map(([name, s]) => [name, { ...s }]));
+  // Only the current phase's workers are not in the run's counts yet.
+  const live = status.phase === 'drain' ? ['fetch', 'stage', 'convert', 'map'] : status.phase === 'import' ? ['import'] : [];
+  for (const raw of workers.values()) {
+    const w = raw as { stage?: string } & Partial<StageCounts>;
+    if (!w.stage || !live.includes(w.stage) || !stages[w.stage]) continue;
+    stages[w.stage].done += w.done ?? 0;
+    stages[w.stage].poisoned += w.poisoned ?? 0;
+    stages[w.stage].items += w.items ?? 0;
+  }
+  return { ...status, stages };
 }
 
 /** Where progress goes: a stream (process.stderr), or anything with `write` and whether it is a terminal. */
@@ -42,13 +64,13 @@ export function progressPrinter(sink: ProgressSink = process.stderr, options: Pr
   return (raw) => {
     const status = raw as StatusShape;
     if (!status?.stages) return;
-    const stage = (name: string) => status.stages![name] ?? { done: 0, poisoned: 0, waiting: 0 };
+    const stage = (name: string) => status.stages![name] ?? { done: 0, poisoned: 0, items: 0 };
     if (sink.isTTY) {
       const rows = [
-        `phase ${status.phase ?? '?'}, round ${status.round ?? 0}`,
+        `phase ${status.phase ?? '?'}`,
         ...StageOrder.map((name) => {
           const s = stage(name);
-          return `  ${name.padEnd(8)} done ${String(s.done).padStart(6)}  waiting ${String(s.waiting).padStart(6)}${s.poisoned ? `  poisoned ${s.poisoned}` : ''}`;
+          return `  ${name.padEnd(8)} done ${String(s.done).padStart(6)}  ${name === 'import' ? 'units' : 'items'} ${String(s.items).padStart(8)}${s.poisoned ? `  poisoned ${s.poisoned}` : ''}`;
         }),
       ];
       const text = rows.join('\n');
@@ -62,7 +84,7 @@ export function progressPrinter(sink: ProgressSink = process.stderr, options: Pr
     // One line: the phase, then each stage's counts; printed when the phase changes, else at the interval if they moved.
     const counts = StageOrder.map((name) => {
       const s = stage(name);
-      return `${name} ${s.done} done, ${s.waiting} waiting${s.poisoned ? `, ${s.poisoned} poisoned` : ''}`;
+      return `${name} ${s.done} done, ${s.items} ${name === 'import' ? 'units' : 'items'}${s.poisoned ? `, ${s.poisoned} poisoned` : ''}`;
     }).join('; ');
     const at = now();
     const newPhase = status.phase !== lastPhase;
@@ -71,7 +93,7 @@ export function progressPrinter(sink: ProgressSink = process.stderr, options: Pr
     lastPrintedAt = at;
     lastPrintedCounts = counts;
     const plan = status.phase === 'import' || status.phase === 'finish' ? `, ${status.units ?? 0} unit(s) in ${status.mailboxes ?? 0} mailbox(es)` : `, ${status.slices ?? 0} slice(s)`;
-    sink.write(`progress: phase ${status.phase ?? '?'}, round ${status.round ?? 0}${plan}: ${counts}\n`);
+    sink.write(`progress: phase ${status.phase ?? '?'}${plan}: ${counts}\n`);
   };
 }
 

@@ -10,6 +10,7 @@ import type { ArchiveRunInput } from '../shared/orchestration';
 import type { RunReport } from '../shared/report';
 import { buildRunInput, newRunId, type RunStarter, type StartRunRequest, type StartedRun } from '../shared/runStart';
 import { LocalDriver } from './driver/driver';
+import { combineStatus } from './progress';
 import { loadFunctionApp } from './driver/functionApp';
 import { InstanceStore, type InstanceRecord } from './driver/instanceStore';
 
@@ -39,8 +40,16 @@ export async function createLocalRunner(options: LocalRunnerOptions): Promise<Lo
   await store.ensure();
   // Progress listeners by instance: the driver tells each custom status as it is set, so no phase is missed.
   const listeners = new Map<string, (status: unknown) => void>();
+  const runStatuses = new Map<string, unknown>();
+  const workerStatuses = new Map<string, Map<string, unknown>>();
   const driver = new LocalDriver({
-    onCustomStatus: (instanceId, status) => listeners.get(instanceId)?.(status),
+    onCustomStatus: (instanceId, status) => {
+      // A worker's instance id is its run's followed by `:<run id>:<stage>:<n>`: its counts go to its run's display.
+      const runInstance = instanceId.split(':')[0];
+      if (runInstance === instanceId) runStatuses.set(runInstance, status);
+      else workerStatuses.set(runInstance, (workerStatuses.get(runInstance) ?? new Map<string, unknown>()).set(instanceId, status));
+      listeners.get(runInstance)?.(combineStatus(runStatuses.get(runInstance), workerStatuses.get(runInstance) ?? new Map()));
+    },
     store,
     functions: loadFunctionApp(),
     owner: options.owner,

@@ -62,11 +62,14 @@ const SettingsSchema = z.object({
   SLICE_MINUTES: intIn(5, 24 * 60).default(60),
   SOURCE_PAGE_SIZE: intIn(1, 1000).default(500),
   SOURCE_REQUEST_TIMEOUT_SECONDS: intIn(1, 600).default(60),
-  QUEUE_BATCH_SIZE: intIn(1, 32).default(32),
   QUEUE_VISIBILITY_TIMEOUT_SECONDS: intIn(1, 7 * 24 * 3600).default(300),
   MAX_DEQUEUE_COUNT: intIn(1, 100).default(5),
   MAX_PARALLEL_ACTIVITIES: intIn(1, 64).default(8),
   IMPORT_UNITS_PER_ACTIVITY: intIn(1, 10000).default(200),
+  // Mailboxes one import activity works on side by side (one queue receive: at most 32).
+  IMPORT_MAILBOXES_PER_ACTIVITY: intIn(1, 32).default(16),
+  // Mailboxes of a run imported at once, in all (each paced at Graph's per-mailbox ceiling).
+  IMPORT_MAX_MAILBOXES: intIn(1, 10000).default(64),
   IMPORT_ACTIVITY_BUDGET_SECONDS: intIn(10, 3600).default(240),
   GRAPH_MAX_CONCURRENT_PER_MAILBOX: intIn(1, 4).default(4),
   RETRY_TIME_SCALE: z.coerce.number().min(0.0001).max(1).default(1),

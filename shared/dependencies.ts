@@ -5,9 +5,9 @@
  */
 import type { Readable } from 'node:stream';
 import { readSettings, type Settings } from './config';
-import { createActivities, type Activities, type ActivityDependencies, type ActivityLog, type BlobPort, type StageQueues } from './activities';
-import { ContainerNames, QueueNames, TableNames, poisonQueueName, type StageName } from './names';
-import { StageQueue } from './queues';
+import { createActivities, type Activities, type ActivityDependencies, type ActivityLog, type BlobPort, type RunQueues, type StageQueues } from './activities';
+import { ContainerNames, StageOrder, TableNames, poisonQueueName, runQueueName, type StageName } from './names';
+import { StageQueue, type StageQueueOptions } from './queues';
 import { RunStore } from './runs';
 import { createStorageClients, type StorageClients } from './storage';
 import { createStagingStore } from './staging';
@@ -24,7 +24,7 @@ import type { ArchiveSource, MailboxImporter, UserDirectory } from './stages';
 export interface Infrastructure {
   settings: Settings;
   storage: StorageClients;
-  queues: StageQueues;
+  queues: RunQueues;
   runs: RunStore;
   blobs: BlobPort;
 }
@@ -32,15 +32,7 @@ export interface Infrastructure {
 /** Storage-side plumbing shared by activities, starters and the CLI. */
 export function createInfrastructure(settings: Settings): Infrastructure {
   const storage = createStorageClients(settings);
-  const queueOptions = { visibilityTimeoutInSeconds: settings.QUEUE_VISIBILITY_TIMEOUT_SECONDS, maxDequeueCount: settings.MAX_DEQUEUE_COUNT };
-  const stageQueue = <T>(stage: StageName) => new StageQueue<T>(storage.queue(QueueNames[stage]), storage.queue(poisonQueueName(stage)), queueOptions);
-  const queues: StageQueues = {
-    fetch: stageQueue('fetch'),
-    stage: stageQueue('stage'),
-    convert: stageQueue('convert'),
-    map: stageQueue('map'),
-    import: stageQueue('import'),
-  };
+  const queues = createRunQueues(storage, { visibilityTimeoutInSeconds: settings.QUEUE_VISIBILITY_TIMEOUT_SECONDS, maxDequeueCount: settings.MAX_DEQUEUE_COUNT });
   const runs = new RunStore({ runs: storage.table(TableNames.runs), items: storage.table(TableNames.runItems), units: storage.table(TableNames.runUnits) });
   const blobs: BlobPort = {
     async putText(container, name, text, contentType, options = {}) {
@@ -62,10 +54,34 @@ export function createInfrastructure(settings: Settings): Infrastructure {
   return { settings, storage, queues, runs, blobs };
 }
 
-/** Creates every queue, container and table the app uses (idempotent). */
+/** The stage queues of each run over the storage account (a run's queues are made at its begin, removed at its finish). */
+export function createRunQueues(storage: StorageClients, options: StageQueueOptions): RunQueues {
+  const byRun = new Map<string, StageQueues>();
+  const of = (runId: string): StageQueues => {
+    let queues = byRun.get(runId);
+    if (!queues) {
+      const stageQueue = <T>(stage: StageName) => new StageQueue<T>(storage.queue(runQueueName(stage, runId)), storage.queue(poisonQueueName(stage)), options);
+      queues = { fetch: stageQueue('fetch'), stage: stageQueue('stage'), convert: stageQueue('convert'), map: stageQueue('map'), import: stageQueue('import') };
+      byRun.set(runId, queues);
+    }
+    return queues;
+  };
+  return {
+    of,
+    async ensure(runId) {
+      await Promise.all(StageOrder.map((stage) => of(runId)[stage].ensure()));
+    },
+    async remove(runId) {
+      await Promise.all(StageOrder.map((stage) => of(runId)[stage].queue.deleteIfExists()));
+      byRun.delete(runId);
+    },
+  };
+}
+
+/** Creates every shared queue, container and table the app uses (idempotent); a run's own queues come with the run. */
 export async function ensureInfrastructure(infra: Infrastructure): Promise<void> {
   await Promise.all([
-    ...Object.values(infra.queues).map((q) => q.ensure()),
+    ...StageOrder.map((stage) => infra.storage.queue(poisonQueueName(stage)).createIfNotExists()),
     ...Object.values(ContainerNames).map((name) => infra.storage.container(name).createIfNotExists()),
     infra.runs.ensure(),
   ]);

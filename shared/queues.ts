@@ -20,10 +20,8 @@ export interface ReceivedBatch<T> {
 }
 
 export interface QueueDepth {
-  /** All messages, leased ones included (Azure's approximate count). */
+  /** All messages, leased and delayed ones included (Azure's approximate count). */
   approximate: number;
-  /** Messages visible now (peeked, at most 32). */
-  visible: number;
 }
 
 export interface StageQueueOptions {
@@ -98,13 +96,10 @@ export class StageQueue<T> {
     await this.complete(message);
   }
 
-  /** How much work waits, and how much of it can be taken now. */
+  /** How much work waits or is leased (Azure's approximate count: one request). */
   async depth(): Promise<QueueDepth> {
-    const [properties, peeked] = await Promise.all([
-      this.queue.getProperties(),
-      this.queue.peekMessages({ numberOfMessages: 32 }),
-    ]);
-    return { approximate: properties.approximateMessagesCount ?? 0, visible: peeked.peekedMessageItems.length };
+    const properties = await this.queue.getProperties();
+    return { approximate: properties.approximateMessagesCount ?? 0 };
   }
 }
 

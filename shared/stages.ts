@@ -41,8 +41,8 @@ export type StageItemResult =
   | { ok: true; staged: StagedItem }
   | { ok: false; reason: 'media-missing' | 'media-checksum-mismatch'; detail: string };
 
-/** Names of the blobs kept beside a staged item. */
-export type ItemBlobName = 'item.json' | 'message.eml' | 'message.json';
+/** Names of the blobs kept beside a staged item: the archival record. */
+export type ItemBlobName = 'message.eml';
 
 // ---- convert -----------------------------------------------------------
 
@@ -63,7 +63,7 @@ export interface ArchivedAttachment {
 
 /**
  * The converted message as data: what the .eml holds, in the form the Graph
- * import needs (archived-email.md). Stored as `message.json` beside the .eml.
+ * import needs (archived-email.md). Kept in the converted batch and in each unit's row.
  */
 export interface ArchivedEmail {
   itemId: string;
@@ -121,11 +121,12 @@ export interface ItemRouting {
 
 // ---- import ------------------------------------------------------------
 
-/** One (item, mailbox) pair to import. */
+/** One (item, mailbox) pair to import, with the email to import. */
 export interface ImportUnit {
   itemKey: string;
   itemId: string;
   itemType: ItemType;
+  email: ArchivedEmail;
 }
 
 export type UnitResult =

@@ -46,16 +46,19 @@ export class InstanceBusyError extends ArchiverError {
 /** A task the driver has scheduled and waits on. */
 interface OpenTask {
   id: number;
-  kind: 'activity' | 'timer' | 'retryTimer';
+  kind: 'activity' | 'timer' | 'retryTimer' | 'subOrchestration';
   actionIndex: number;
   attempt: number;
   promise: Promise<Completion>;
 }
 
 type Completion =
-  | { id: number; kind: 'activity'; ok: true; result: unknown }
-  | { id: number; kind: 'activity'; ok: false; error: string }
+  | { id: number; kind: 'activity' | 'subOrchestration'; ok: true; result: unknown }
+  | { id: number; kind: 'activity' | 'subOrchestration'; ok: false; error: string }
   | { id: number; kind: 'timer' | 'retryTimer' };
+
+/** Starts or resumes a child instance and resolves with it once finished (sub-orchestrations). */
+type ChildRunner = (name: string, instanceId: string, input: unknown) => Promise<InstanceRecord>;
 
 export class LocalDriver {
   private readonly owner: string;
@@ -101,10 +104,51 @@ export class LocalDriver {
       etag = await this.takeOver(record, existing.etag, instanceId);
       outcome = 'restarted';
     }
-    const run = new InstanceRun(this.options, this.owner, this.leaseInMs, this.timeScale, record, etag).drive();
-    this.running.set(instanceId, run);
-    run.finally(() => this.running.delete(instanceId)).catch(() => undefined);
+    this.drive(record, etag);
     return outcome;
+  }
+
+  private drive(record: InstanceRecord, etag: string): Promise<InstanceRecord> {
+    const run = new InstanceRun(this.options, this.owner, this.leaseInMs, this.timeScale, record, etag, (name, id, input) => this.runChild(name, id, input)).drive();
+    this.running.set(record.instanceId, run);
+    run.finally(() => this.running.delete(record.instanceId)).catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * A sub-orchestration: started when new, resumed when the process that
+   * drove it died (once its lease lapses), or read back when it finished
+   * before (a parent resumed after a crash). Resolves once it has finished.
+   */
+  private async runChild(name: string, instanceId: string, input: unknown): Promise<InstanceRecord> {
+    for (;;) {
+      const driving = this.running.get(instanceId);
+      if (driving) return driving;
+      const store = this.options.store;
+      const now = Date.now();
+      const existing = await store.get(instanceId);
+      if (!existing) {
+        const record = this.newRecord(name, instanceId, input, 0, now);
+        try {
+          return await this.drive(record, await store.create(record));
+        } catch (e) {
+          if (!(e instanceof ArchiverError && e.code === 'CONFLICT')) throw e;
+          continue;
+        }
+      }
+      if (existing.record.status !== 'running') return existing.record;
+      if (existing.record.leaseOwner === this.owner || (existing.record.leaseExpiresAt ?? 0) <= now) {
+        const record = { ...existing.record, leaseOwner: this.owner, leaseExpiresAt: now + this.leaseInMs, updatedAt: iso(now) };
+        try {
+          return await this.drive(record, await this.options.store.update(record, existing.etag));
+        } catch (e) {
+          if (!(e instanceof ArchiverError && e.code === 'CONFLICT')) throw e;
+          continue;
+        }
+      }
+      // Another process still holds it: wait for its lease to lapse (or for it to finish).
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(50, (existing.record.leaseExpiresAt ?? now) - now))));
+    }
   }
 
   /** Resolves with the instance once this driver has finished driving it. */
@@ -157,6 +201,7 @@ class InstanceRun {
     private readonly timeScale: number,
     private record: InstanceRecord,
     private etag: string,
+    private readonly runChild: ChildRunner,
   ) {}
 
   async drive(): Promise<InstanceRecord> {
@@ -194,9 +239,20 @@ class InstanceRun {
     const done = new Set<number>();
     for (const e of this.history) {
       if (e.EventType === EventType.TaskCompleted || e.EventType === EventType.TaskFailed) done.add(e.TaskScheduledId as number);
+      if (e.EventType === EventType.SubOrchestrationInstanceCompleted || e.EventType === EventType.SubOrchestrationInstanceFailed) done.add(e.TaskScheduledId as number);
       if (e.EventType === EventType.TimerFired) done.add(e.TimerId as number);
     }
     for (const e of this.history) {
+      if (e.EventType === EventType.SubOrchestrationInstanceCreated) {
+        const id = e.EventId as number;
+        this.nextId = Math.max(this.nextId, id + 1);
+        const index = e.ActionIndex as number;
+        this.signatures[index] = e.Signature as string;
+        this.actions[index] = e.Action as OrchestratorAction;
+        // Started before the previous process died and never reported: resume it (or read its end).
+        if (!done.has(id)) this.startChild(id, index);
+        continue;
+      }
       if (e.EventType !== EventType.TaskScheduled && e.EventType !== EventType.TimerCreated) continue;
       const id = e.EventId as number;
       this.nextId = Math.max(this.nextId, id + 1);
@@ -291,6 +347,10 @@ class InstanceRun {
         this.history.push({ EventType: EventType.TaskScheduled, Name: action.functionName, ...common });
         this.runActivity(id, index, 1);
         return;
+      case ActionType.CallSubOrchestrator:
+        this.history.push({ EventType: EventType.SubOrchestrationInstanceCreated, Name: action.functionName, InstanceId: action.instanceId, ...common });
+        this.startChild(id, index);
+        return;
       case ActionType.CreateTimer: {
         const fireAt = new Date(action.fireAt as string | Date).getTime();
         this.history.push({ EventType: EventType.TimerCreated, FireAt: iso(fireAt), Kind: 'timer', ...common });
@@ -309,6 +369,14 @@ class InstanceRun {
     const action = this.actions[task.actionIndex];
     this.history.push({ EventType: EventType.OrchestratorStarted, EventId: -1, IsPlayed: false, Timestamp: iso(Date.now()) });
     const stamp = iso(Date.now());
+    if (completion.kind === 'subOrchestration') {
+      this.history.push(
+        completion.ok
+          ? { EventType: EventType.SubOrchestrationInstanceCompleted, EventId: -1, IsPlayed: false, Timestamp: stamp, TaskScheduledId: completion.id, Result: JSON.stringify(completion.result ?? null) }
+          : { EventType: EventType.SubOrchestrationInstanceFailed, EventId: -1, IsPlayed: false, Timestamp: stamp, TaskScheduledId: completion.id, Reason: completion.error, Details: '' },
+      );
+      return;
+    }
     if (completion.kind === 'activity' && completion.ok) {
       this.history.push({
         EventType: EventType.TaskCompleted, EventId: -1, IsPlayed: false, Timestamp: stamp,
@@ -316,7 +384,7 @@ class InstanceRun {
       });
       return;
     }
-    if (completion.kind === 'activity') {
+    if (completion.kind === 'activity' && !completion.ok) {
       this.history.push({
         EventType: EventType.TaskFailed, EventId: -1, IsPlayed: false, Timestamp: stamp,
         TaskScheduledId: completion.id, Reason: completion.error, Details: '',
@@ -365,6 +433,22 @@ class InstanceRun {
       }
     })();
     this.open.set(id, { id, kind: 'activity', actionIndex, attempt, promise });
+  }
+
+  private startChild(id: number, actionIndex: number): void {
+    const action = this.actions[actionIndex];
+    this.function(action.functionName!, 'orchestrationTrigger');
+    const promise = (async (): Promise<Completion> => {
+      try {
+        const child = await this.runChild(action.functionName!, action.instanceId!, action.input);
+        return child.status === 'completed'
+          ? { id, kind: 'subOrchestration', ok: true, result: child.output }
+          : { id, kind: 'subOrchestration', ok: false, error: child.error ?? 'the sub-orchestration failed' };
+      } catch (e) {
+        return { id, kind: 'subOrchestration', ok: false, error: describeError(e) };
+      }
+    })();
+    this.open.set(id, { id, kind: 'subOrchestration', actionIndex, attempt: 1, promise });
   }
 
   private startTimer(id: number, actionIndex: number, attempt: number, kind: 'timer' | 'retryTimer', fireAt: number): void {

@@ -15,6 +15,9 @@ export const EventType = {
   TaskScheduled: 4,
   TaskCompleted: 5,
   TaskFailed: 6,
+  SubOrchestrationInstanceCreated: 7,
+  SubOrchestrationInstanceCompleted: 8,
+  SubOrchestrationInstanceFailed: 9,
   TimerCreated: 10,
   TimerFired: 11,
   OrchestratorStarted: 12,
@@ -49,6 +52,8 @@ export interface OrchestratorAction {
   input?: unknown;
   retryOptions?: RetryOptionsAction;
   fireAt?: Date | string;
+  /** A sub-orchestration's instance id. */
+  instanceId?: string;
   compoundActions?: OrchestratorAction[];
 }
 
@@ -125,5 +130,5 @@ function flatten(actions: OrchestratorAction[]): OrchestratorAction[] {
 /** What must stay the same across replays for the orchestration to be deterministic. */
 export function actionSignature(action: OrchestratorAction): string {
   const fireAt = action.fireAt === undefined ? undefined : new Date(action.fireAt).toISOString();
-  return JSON.stringify([action.actionType, action.functionName ?? null, action.input ?? null, action.retryOptions ?? null, fireAt ?? null]);
+  return JSON.stringify([action.actionType, action.functionName ?? null, action.input ?? null, action.retryOptions ?? null, fireAt ?? null, action.instanceId ?? null]);
 }

@@ -1,57 +1,66 @@
 /**
- * What every stage activity does with a batch of messages: work each one,
+ * What every stage activity does with the messages it takes: work each one,
  * leave failures for redelivery, and turn poisoned messages into outcomes.
  */
 import { createHash } from 'node:crypto';
 import { describeError } from '../errors';
 import { itemKey, type ItemType } from '../item';
 import type { ReceivedBatch, StageMessage, StageQueue } from '../queues';
-import type { RunUnitRow } from '../runs';
+import type { RunItemRow, RunUnitRow } from '../runs';
 import type { ResolvedMailbox } from '../stages';
-import type { ActivityContext, ItemMessage, StageBatchResult } from './types';
+import type { ActivityContext, BatchMessage, ConvertedBatch, StageBatchResult, StagedBatch } from './types';
 
-/** Runs `work` for each fresh message at once; a failure leaves its message for redelivery. Returns how many finished. */
+/** What finishing one message did: messages it sent on, items it carried. */
+export interface MessageDone {
+  sent: number;
+  items: number;
+}
+
+/**
+ * Runs `work` for each fresh message at once; a failure leaves its message
+ * for redelivery. Returns the counts of the messages that finished.
+ */
 export async function forEachMessage<T>(
   context: ActivityContext,
   queue: StageQueue<T>,
   messages: StageMessage<T>[],
-  work: (m: StageMessage<T>) => Promise<void>,
-): Promise<number> {
-  let done = 0;
+  work: (m: StageMessage<T>) => Promise<MessageDone>,
+): Promise<{ done: number; sent: number; items: number }> {
+  const total = { done: 0, sent: 0, items: 0 };
   await Promise.all(
     messages.map(async (message) => {
       try {
-        await work(message);
-        done++;
+        const done = await work(message);
+        total.done++;
+        total.sent += done.sent;
+        total.items += done.items;
       } catch (e) {
         // Worth retrying: the message becomes visible again after its lease, up to the dequeue limit.
         context.log.warn(`${queue.queue.name}: message ${message.messageId} left for redelivery: ${describeError(e)}`);
       }
     }),
   );
-  return done;
+  return total;
 }
 
-/** The counts an activity returns for a batch. */
-export function batchResult<T>(batch: ReceivedBatch<T>, done: number): StageBatchResult {
-  return { taken: batch.fresh.length + batch.poisoned.length, done, poisoned: batch.poisoned.length };
+/** The counts an activity returns for a batch of messages. */
+export function batchResult<T>(batch: ReceivedBatch<T>, total: { done: number; sent: number; items: number }): StageBatchResult {
+  return { taken: batch.fresh.length + batch.poisoned.length, done: total.done, poisoned: batch.poisoned.length, sent: total.sent, items: total.items };
 }
 
-/** Records each poisoned item message as the item's failure (unless a stage already gave it an outcome), then moves it to the poison queue. */
-export async function poisonItems(
-  context: ActivityContext,
-  queue: StageQueue<ItemMessage>,
-  messages: StageMessage<ItemMessage>[],
-  stage: string,
-): Promise<void> {
-  const { staging, runs } = context.deps;
+/** The items a batch message carries, as far as its blob can be read (a poisoned message's may not be). */
+async function itemsOf(context: ActivityContext, message: BatchMessage): Promise<Pick<RunItemRow, 'itemKey' | 'itemId' | 'type'>[]> {
+  const batch = await context.deps.staging.readBatch<StagedBatch | ConvertedBatch>(message.batchBlob).catch(() => undefined);
+  return (batch?.items ?? []).map((i) => ({ itemKey: 'itemKey' in i ? i.itemKey : itemKey(i.item.id), itemId: i.item.id, type: i.item.type }));
+}
+
+/** Records the items of each poisoned batch message as failed (unless a stage already gave them an outcome), then moves it to the poison queue. */
+export async function poisonBatches(context: ActivityContext, queue: StageQueue<BatchMessage>, messages: StageMessage<BatchMessage>[], stage: string): Promise<void> {
+  const { runs } = context.deps;
   for (const message of messages) {
-    const { runId, itemKey: key } = message.body;
-    const staged = await staging.readStagedItem(key).catch(() => undefined);
-    await runs.setItemOutcomeIfNone(runId, {
-      itemKey: key, itemId: staged?.item.id ?? null, type: staged?.item.type ?? 'unknown',
-      outcome: 'itemFailed', reason: 'poisoned', detail: `${stage} failed ${message.dequeueCount} times`,
-    });
+    for (const item of await itemsOf(context, message.body)) {
+      await runs.setItemOutcomeIfNone(message.body.runId, { ...item, outcome: 'itemFailed', reason: 'poisoned', detail: `${stage} failed ${message.dequeueCount} times` });
+    }
     await queue.poison(message, 'poisoned');
   }
 }
@@ -71,4 +80,9 @@ export function recordIdentity(raw: unknown): { itemKey: string; itemId: string 
   // A record with no usable id counts once, by its content.
   const key = id !== null ? itemKey(id) : 'raw-' + createHash('sha256').update(JSON.stringify(raw ?? null)).digest('hex');
   return { itemKey: key, itemId: id, type };
+}
+
+/** A batch's blob name from the page it came from: unique per delivery of the page. */
+export function batchName(pageBlob: string): string {
+  return pageBlob.replace(/^.*\//, '').replace(/\.json$/, '');
 }

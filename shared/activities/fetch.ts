@@ -1,27 +1,30 @@
 /**
  * The fetch stage: reads one slice of the window from the archive, page by
- * page; each page's raw records go to blob and a claim check per record to
+ * page; each page's raw records go to a blob and one claim check per page to
  * the stage queue.
  */
 import { describeError, isArchiverError } from '../errors';
 import { withRenewedLease } from '../queues';
 import { RetryBudgetExhaustedError } from '../retry';
 import { batchResult, forEachMessage } from './batch';
-import type { ActivityContext, StageBatchResult } from './types';
+import type { ActivityContext, RunRef, StageBatchResult } from './types';
 
-/** Reads one slice of the window into staging; a slice the source cannot deliver becomes a run error naming it. */
-export async function fetchSlices(context: ActivityContext): Promise<StageBatchResult> {
+/** Reads one slice of the run's window into staging; a slice the source cannot deliver becomes a run error naming it. */
+export async function fetchSlices(context: ActivityContext, { runId }: RunRef): Promise<StageBatchResult> {
   const { deps, log, leaseRenewalInMs } = context;
-  const { queues, runs } = deps;
+  const { runs } = deps;
+  const queues = deps.queues.of(runId);
   const batch = await queues.fetch.receive(1);
   for (const message of batch.poisoned) {
-    const { runId, slice } = message.body;
+    const { slice } = message.body;
     await runs.addRunError(runId, `slice-${slice?.index}`, `slice ${slice?.from} .. ${slice?.to} could not be read (poisoned after ${message.dequeueCount} attempts)`);
     await queues.fetch.poison(message, 'poisoned');
   }
-  const done = await forEachMessage(context, queues.fetch, batch.fresh, (message) =>
+  const total = await forEachMessage(context, queues.fetch, batch.fresh, (message) =>
     withRenewedLease(queues.fetch, message, leaseRenewalInMs, async () => {
-      const { runId, slice } = message.body;
+      const { slice } = message.body;
+      let sent = 0;
+      let items = 0;
       try {
         let cursor: string | null = null;
         let page = 0;
@@ -30,7 +33,9 @@ export async function fetchSlices(context: ActivityContext): Promise<StageBatchR
           if (result.records.length > 0) {
             // Named by delivery, so a redelivered slice never overwrites pages that messages point at.
             const pageBlob = await deps.staging.putRawPage(runId, `${slice.index}-${message.dequeueCount}-${page}`, result.records);
-            await queues.stage.sendMany(result.records.map((_, index) => ({ runId, pageBlob, index })));
+            await queues.stage.send({ runId, pageBlob, records: result.records.length });
+            sent++;
+            items += result.records.length;
           }
           cursor = result.nextCursor;
           page++;
@@ -46,7 +51,8 @@ export async function fetchSlices(context: ActivityContext): Promise<StageBatchR
         log.error(`run ${runId}: slice ${slice.index} failed: ${describeError(e)}`);
       }
       await queues.fetch.complete(message);
+      return { sent, items };
     }),
   );
-  return batchResult(batch, done);
+  return batchResult(batch, total);
 }

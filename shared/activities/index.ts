@@ -10,7 +10,7 @@ import { fetchSlices } from './fetch';
 import { stageItems } from './stage';
 import { convertItems } from './convert';
 import { mapItems } from './map';
-import { importMailbox, planImport } from './import';
+import { importMailboxes, planImport } from './import';
 import type { ActivityContext, ActivityDependencies, ActivityLog, BeginRunInput, FinishRunInput, RunRef, StageBatchResult } from './types';
 
 export * from './types';
@@ -26,22 +26,22 @@ export function createActivities(deps: ActivityDependencies) {
     leaseRenewalInMs: (deps.settings.QUEUE_VISIBILITY_TIMEOUT_SECONDS * 1000) / 3,
   };
   /** Logs a stage activity's counts with the run that called it (never items, never text). */
-  const counted = (stage: string, work: (c: ActivityContext) => Promise<StageBatchResult>) => async (input?: RunRef) => {
-    const result = await work(context);
+  const counted = <R extends StageBatchResult>(stage: string, work: (c: ActivityContext, input: RunRef) => Promise<R>) => async (input: RunRef) => {
+    const result = await work(context, input);
     if (result.taken > 0) {
-      context.log.info(`run ${input?.runId ?? '?'} stage ${stage}: taken ${result.taken}, done ${result.done}, poisoned ${result.poisoned}`);
+      context.log.info(`run ${input.runId} stage ${stage}: taken ${result.taken}, done ${result.done}, poisoned ${result.poisoned}, sent ${result.sent}, items ${result.items}`);
     }
     return result;
   };
   return {
     beginRun: (input: BeginRunInput) => beginRun(context, input),
-    queueDepths: () => queueDepths(context),
+    queueDepths: (input: RunRef) => queueDepths(context, input),
     fetchSlices: counted('fetch', fetchSlices),
     stageItems: counted('stage', stageItems),
     convertItems: counted('convert', convertItems),
     mapItems: counted('map', mapItems),
     planImport: (input: RunRef) => planImport(context, input),
-    importMailbox: counted('import', importMailbox),
+    importMailboxes: counted('import', importMailboxes),
     finishRun: (input: FinishRunInput) => finishRun(context, input),
   };
 }

@@ -1,45 +1,56 @@
 /**
- * The mapping stage: routes a batch of converted items to mailboxes (one
- * directory lookup for the batch): one import unit per distinct mailbox, or
- * the item is unmapped, with the numbers that found no user.
+ * The mapping stage, a converted batch at a time: routes its items to
+ * mailboxes (one directory lookup for the batch): one import unit per
+ * distinct mailbox, each with its email, or the item is unmapped, with the
+ * numbers that found no user.
  */
-import { describeError } from '../errors';
 import { maskPhone } from '../phone';
-import { batchResult, forEachMessage, poisonItems, unitRow } from './batch';
-import type { ActivityContext, StageBatchResult } from './types';
+import type { NewUnit, RunItemRow } from '../runs';
+import type { ResolvedMailbox } from '../stages';
+import { withRenewedLease } from '../queues';
+import { batchResult, forEachMessage, poisonBatches, unitRow } from './batch';
+import type { ActivityContext, ConvertedBatch, RunRef, StageBatchResult } from './types';
 
-/** Routes converted items to mailboxes: import units, or unmapped. */
-export async function mapItems(context: ActivityContext): Promise<StageBatchResult> {
-  const { deps, log } = context;
-  const { queues, runs, staging, settings } = deps;
-  const batch = await queues.map.receive(settings.QUEUE_BATCH_SIZE);
-  await poisonItems(context, queues.map, batch.poisoned, 'mapping');
-  if (batch.fresh.length === 0) return batchResult(batch, 0);
-  let done = 0;
-  try {
-    const staged = await Promise.all(batch.fresh.map((m) => staging.readStagedItem(m.body.itemKey)));
-    const router = await deps.router();
-    const routings = await router.routeMany(staged.map((s) => s.item));
-    done = await forEachMessage(context, queues.map, batch.fresh, async (message) => {
-      const i = batch.fresh.indexOf(message);
-      const { runId, itemKey: key } = message.body;
-      const { item } = staged[i];
+/** Converted batches taken at once by one mapping activity. */
+export const BATCHES_PER_MAP_ACTIVITY = 2;
+
+/** Routes converted items to mailboxes: import units (with their emails), or unmapped. */
+export async function mapItems(context: ActivityContext, { runId }: RunRef): Promise<StageBatchResult & { units: number }> {
+  const { deps } = context;
+  const { runs, staging } = deps;
+  const queues = deps.queues.of(runId);
+  const batch = await queues.map.receive(BATCHES_PER_MAP_ACTIVITY);
+  await poisonBatches(context, queues.map, batch.poisoned, 'mapping');
+  let units = 0;
+  const total = await forEachMessage(context, queues.map, batch.fresh, (message) => withRenewedLease(queues.map, message, context.leaseRenewalInMs, async () => {
+    const converted = await staging.readBatch<ConvertedBatch>(message.body.batchBlob);
+    // The directory or the mapping could not be read: the whole batch waits for redelivery (thrown).
+    const routings = await (await deps.router()).routeMany(converted.items.map((c) => c.item));
+    const newUnits: NewUnit[] = [];
+    const mailboxes = new Map<string, ResolvedMailbox>();
+    const fields: RunItemRow[] = converted.items.map(({ itemKey: key, item, email }, i) => {
       const routing = routings[i];
+      const identity = { itemKey: key, itemId: item.id, type: item.type, converted: message.body.batchBlob };
       if (routing.mailboxes.length === 0) {
-        await runs.setItemOutcome(runId, {
-          itemKey: key, itemId: item.id, type: item.type, outcome: 'unmapped', reason: 'unmapped',
+        return {
+          ...identity, outcome: 'unmapped', reason: 'unmapped',
           detail: `no Microsoft 365 user for ${routing.unmappedNumbers.map(maskPhone).join(', ')}`,
           unmappedNumbers: routing.unmappedNumbers,
-        });
-      } else {
-        await runs.addUnits(runId, routing.mailboxes.map((mailbox) => unitRow(mailbox, key, item)));
-        await runs.setItemOutcome(runId, { itemKey: key, itemId: item.id, type: item.type, outcome: 'routed' });
+        };
       }
-      await queues.map.complete(message);
+      for (const mailbox of routing.mailboxes) {
+        mailboxes.set(mailbox.objectId, mailbox);
+        newUnits.push({ row: unitRow(mailbox, key, item), email, convertedBatch: message.body.batchBlob });
+      }
+      return { ...identity, outcome: 'routed' };
     });
-  } catch (e) {
-    // The directory or the mapping could not be read: the whole batch waits for redelivery.
-    log.warn(`mapping batch left for redelivery: ${describeError(e)}`);
-  }
-  return batchResult(batch, done);
+    await runs.addUnits(runId, newUnits);
+    await runs.noteMailboxes(runId, [...mailboxes.values()]);
+    // Outcomes last: an item counts as routed only once its units are there.
+    await runs.setItemFields(runId, fields);
+    await queues.map.complete(message);
+    units += newUnits.length;
+    return { sent: 0, items: converted.items.length };
+  }));
+  return { ...batchResult(batch, total), units };
 }

@@ -5,34 +5,40 @@
 import { describeError } from '../errors';
 import { poisonLine } from '../housekeeping';
 import { eventLine, LogEvents } from '../logging';
-import type { StageName } from '../names';
+import { StageOrder, type StageName } from '../names';
 import { buildReport, failuresCsv, type RunReport } from '../report';
 import type { RunRecord } from '../runs';
+import type { SettleRunInput } from '../retention';
 import { beginRedrive } from '../redrive';
 import { advanceWatermarkAfterRun, watermarkStoreOf } from '../watermark';
 import { countSlices, sliceChunks } from '../window';
 
 // Fetch messages are made and sent this many at a time, so even the longest window starts in bounded memory.
 const SLICES_PER_SEND = 500;
-import type { ActivityContext, BeginRunInput, BeginRunResult, FinishRunInput, FinishRunResult, QueueDepths } from './types';
+import type { ActivityContext, BeginRunInput, BeginRunResult, FinishRunInput, FinishRunResult, QueueDepths, RunRef } from './types';
 
-/** Creates the run record and puts one fetch message per slice of the read window (or the re-driven items on their queues). */
+/** Creates the run's queues and record and puts one fetch message per slice of the read window (or the re-driven items on their queues). */
 export async function beginRun({ deps, log }: ActivityContext, input: BeginRunInput): Promise<BeginRunResult> {
-  const { runs, queues, settings } = deps;
-  // A new storage account has none of the queues, tables and containers yet.
+  const { runs, settings } = deps;
+  // A new storage account has none of the shared queues, tables and containers yet; a run has queues of its own.
   await deps.ensureStorage();
+  await deps.queues.ensure(input.runId);
+  const queues = deps.queues.of(input.runId);
   const run: RunRecord = {
     runId: input.runId, instanceId: input.instanceId, trigger: input.trigger, window: input.window,
     readFrom: input.readFrom, startedAt: input.startedAt, finishedAt: null, status: 'running',
     ...(input.redriveOf ? { redriveOf: input.redriveOf } : {}),
   };
   const existing = await runs.getRun(input.runId);
-  if (existing) return { slices: existing.redriveOf ? 0 : countSlices({ from: existing.readFrom, to: existing.window.to }, settings.SLICE_MINUTES) };
+  if (existing) {
+    // A retried begin: its messages are queued (the record comes last); the orchestrator reads the depths.
+    return { slices: existing.redriveOf ? 0 : countSlices({ from: existing.readFrom, to: existing.window.to }, settings.SLICE_MINUTES), queued: {} };
+  }
   if (input.redriveOf) {
     // Like the slices: the items are claimed and queued before the record marks the begin as done.
-    await beginRedrive({ runId: input.runId, redriveOf: input.redriveOf }, { runs, queues, staging: deps.staging, log });
+    const redriven = await beginRedrive({ runId: input.runId, redriveOf: input.redriveOf }, { runs, queues, staging: deps.staging, log });
     await runs.createRun(run);
-    return { slices: 0 };
+    return { slices: 0, queued: { convert: redriven.convertBatches, map: redriven.mapBatches } };
   }
   const read = { from: input.readFrom, to: input.window.to };
   // The record is written after the messages: a retried beginRun that finds it knows the slices are queued.
@@ -43,16 +49,14 @@ export async function beginRun({ deps, log }: ActivityContext, input: BeginRunIn
   }
   await runs.createRun(run);
   log.info(`run ${input.runId}: ${slices} slices of ${input.readFrom} .. ${input.window.to} queued`);
-  return { slices };
+  return { slices, queued: { fetch: slices } };
 }
 
-/** How much work waits in each stage queue. */
-export async function queueDepths({ deps }: ActivityContext): Promise<QueueDepths> {
-  const { queues } = deps;
-  const entries = await Promise.all(
-    (Object.keys(queues) as StageName[]).map(async (stage) => [stage, await queues[stage].depth()] as const),
-  );
-  return Object.fromEntries(entries) as QueueDepths;
+/** How much of the run's work waits (or is leased) in its stage queues: all of them, or the `stages` asked for. */
+export async function queueDepths({ deps }: ActivityContext, { runId, stages }: RunRef & { stages?: StageName[] }): Promise<Partial<QueueDepths>> {
+  const queues = deps.queues.of(runId);
+  const entries = await Promise.all((stages ?? StageOrder).map(async (stage) => [stage, await queues[stage].depth()] as const));
+  return Object.fromEntries(entries) as Partial<QueueDepths>;
 }
 
 /** The `o2.run` line of a finished run's report: what the alert rules read (ids, status, window, counts; never content). */
@@ -81,9 +85,11 @@ export async function finishRun({ deps, log }: ActivityContext, input: FinishRun
   log.info(`run ${input.runId}: ${report.status} ${JSON.stringify(report.counts)}`);
   // The line the alert rules read (infra/main.bicep): ids, status and counts only.
   log.info(runFinishedLine(report));
+  // Its queues are empty now (the orchestrator finishes only once they are drained).
+  await deps.queues.remove(input.runId);
   const watermark = await advanceWatermarkAfterRun(watermarkStoreOf(runs), run, report.status);
   if (watermark) log.info(`run ${input.runId}: watermark moved to ${watermark}`);
-  await settleForRetention({ deps, log }, input.runId, items.map((i) => i.itemKey), report.finishedAt ?? input.finishedAt);
+  await settleForRetention({ deps, log }, { runId: input.runId, items, startedAt: run.startedAt, settledAt: report.finishedAt ?? input.finishedAt, reusedItems: !!run.redriveOf });
   if (deps.poisonDepths) {
     try {
       log.info(poisonLine(await deps.poisonDepths()));
@@ -99,12 +105,12 @@ export async function finishRun({ deps, log }: ActivityContext, input: FinishRun
  * failure only keeps the blobs longer (an unmarked blob is never deleted), so
  * it is logged, not thrown: the report is what the run owes.
  */
-async function settleForRetention({ deps, log }: Pick<ActivityContext, 'deps' | 'log'>, runId: string, itemKeys: string[], settledAt: string): Promise<void> {
+async function settleForRetention({ deps, log }: Pick<ActivityContext, 'deps' | 'log'>, input: SettleRunInput): Promise<void> {
   if (!deps.retention) return;
   try {
-    const marked = await deps.retention.settleRun({ runId, itemKeys, settledAt });
-    log.info(eventLine(LogEvents.retention, { runId, items: marked.items, blobs: marked.blobs }));
+    const marked = await deps.retention.settleRun(input);
+    log.info(eventLine(LogEvents.retention, { runId: input.runId, items: marked.items, blobs: marked.blobs }));
   } catch (e) {
-    log.warn(eventLine(LogEvents.retention, { runId, error: describeError(e) }));
+    log.warn(eventLine(LogEvents.retention, { runId: input.runId, error: describeError(e) }));
   }
 }

@@ -1,7 +1,7 @@
 /**
- * The real orchestrator through durable-functions' replay: recorded history
- * replays to the same actions, and a failing activity is retried under the
- * orchestration's retry policy.
+ * The real orchestrators through durable-functions' replay: the run's and
+ * its stage workers' recorded histories replay to the same actions, and a
+ * failing activity is retried under the orchestration's retry policy.
  */
 import { InstanceStore } from '../../local/driver/instanceStore';
 import { replay, actionSignature, EventType } from '../../local/driver/replay';
@@ -41,18 +41,28 @@ describe('archiveRunOrchestrator', () => {
     expect(first.actions.map(actionSignature)).toEqual(scheduled.map((e) => e.Signature));
     expect(JSON.stringify(second)).toBe(JSON.stringify(first));
     expect(first.output).toEqual(instance.output);
+    // Each stage worker, too, replays its own history to the actions it took.
+    const workerHandler = registeredFunctions.get(OrchestratorNames.stageWorker)!.handler as Parameters<typeof replay>[0];
+    const worker = (await store.get(`${instance.instanceId}:${(instance.input as { runId: string }).runId}:convert:0`))!.record;
+    const workerHistory = await store.loadHistory(worker.instanceId, worker.execution);
+    const workerScheduled = workerHistory.filter((e) => e.Signature !== undefined).sort((a, b) => (a.ActionIndex as number) - (b.ActionIndex as number));
+    const replayed = await replay(workerHandler, OrchestratorNames.stageWorker, worker.instanceId, worker.input, workerHistory);
+    expect(replayed.isDone).toBe(true);
+    expect(replayed.actions.map(actionSignature)).toEqual(workerScheduled.map((e) => e.Signature));
+    expect(replayed.output).toEqual(worker.output);
   });
 
   it('retries a failing activity under its retry policy and the run completes', async () => {
     const deps = createActivityDependencies(env.stack.settings);
     let failures = 0;
-    const depth = deps.queues.map.depth.bind(deps.queues.map);
-    deps.queues.map.depth = async () => {
+    // beginRun makes sure of the storage first: make that fail twice.
+    const ensure = deps.ensureStorage.bind(deps);
+    deps.ensureStorage = async () => {
       if (failures < 2) {
         failures++;
         throw new Error('storage hiccup');
       }
-      return depth();
+      return ensure();
     };
     useActivityDependencies(deps);
     try {
@@ -76,8 +86,14 @@ describe('archiveRunOrchestrator', () => {
 
   it('fails the run with the reason once an activity fails past its retry policy', async () => {
     const deps = createActivityDependencies(env.stack.settings);
-    deps.queues.convert.depth = async () => {
-      throw new Error('queue service gone');
+    // Every run's conversion queue answers no depth: the conversion workers' look at the queues fails for good.
+    const of = deps.queues.of.bind(deps.queues);
+    deps.queues.of = (runId) => {
+      const queues = of(runId);
+      queues.convert.depth = async () => {
+        throw new Error('queue service gone');
+      };
+      return queues;
     };
     useActivityDependencies(deps);
     try {

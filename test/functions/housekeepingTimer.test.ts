@@ -15,6 +15,7 @@ import { readSettings } from '../../shared/config';
 import { createInfrastructure, ensureInfrastructure, type Infrastructure } from '../../shared/dependencies';
 import { FINISHED_RUNTIME_STATES, historyPurgeFilter, type HistoryPurgeFilter } from '../../shared/housekeeping';
 import { createAppHost, useAppHost, type AppHost } from '../../shared/http/host';
+import { poisonQueueName } from '../../shared/names';
 import { LogEvents, parseEventLine } from '../../shared/logging';
 
 describe('historyPurgeFilter', () => {
@@ -58,12 +59,13 @@ describe('housekeepingTimer', () => {
       window: { from: '2027-02-09T00:00:00.000Z', to: '2027-02-10T00:00:00.000Z' },
       startedAt: '2027-02-10T02:00:00.000Z', finishedAt: null, status: 'running',
     });
-    await infra.runs.claimItem(runId, { itemKey: 'a'.repeat(64), itemId: 'tm-1', type: 'sms' }, 'm1');
+    await infra.runs.claimItems(runId, [{ itemKey: 'a'.repeat(64), itemId: 'tm-1', type: 'sms' }], 'm1');
     await infra.runs.setItemOutcome(runId, { itemKey: 'a'.repeat(64), itemId: 'tm-1', type: 'sms', outcome: 'unmapped', unmappedNumbers: ['+447700900999'] });
     await infra.runs.updateRun(runId, { status: 'completed-with-failures', finishedAt: '2027-02-10T02:10:00.000Z' });
     // Two messages waiting in one poison queue.
-    await infra.queues.map.poisonQueue.sendMessage(JSON.stringify({ body: {}, reason: 'poisoned' }));
-    await infra.queues.map.poisonQueue.sendMessage(JSON.stringify({ body: {}, reason: 'poisoned' }));
+    const mapPoison = infra.storage.queue(poisonQueueName('map'));
+    await mapPoison.sendMessage(JSON.stringify({ body: {}, reason: 'poisoned' }));
+    await mapPoison.sendMessage(JSON.stringify({ body: {}, reason: 'poisoned' }));
   }, 60_000);
 
   afterAll(async () => {

@@ -9,10 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { startAzurite, type AzuriteHandle } from '../../local/azurite';
 import { readSettings } from '../../shared/config';
-import { createActivities, type ActivityDependencies, type ImportMessage, type UnitList } from '../../shared/activities';
+import { createActivities, type ActivityDependencies, type ImportMessage } from '../../shared/activities';
 import { createActivityDependencies } from '../../shared/dependencies';
 import { itemKey } from '../../shared/item';
 import type { MailboxImporter, UnitResult } from '../../shared/stages';
+import { sampleEmail } from '../import/fakeGraph';
 
 describe('import activity over real queues', () => {
   let azurite: AzuriteHandle;
@@ -33,23 +34,19 @@ describe('import activity over real queues', () => {
     const base = createActivityDependencies(settings);
     const deps: ActivityDependencies = { ...base, importer: () => importer };
     await deps.ensureStorage();
-    // Drain what an earlier test left on the shared queue.
-    for (let b = await deps.queues.import.receive(32); b.fresh.length + b.poisoned.length > 0; b = await deps.queues.import.receive(32)) {
-      await Promise.all([...b.fresh, ...b.poisoned].map((m) => deps.queues.import.complete(m)));
-    }
+    await deps.queues.ensure(runId);
     await deps.runs.createRun({
       runId, instanceId: `i-${runId}`, trigger: 'cli', readFrom: '2026-11-25T00:00:00.000Z',
       window: { from: '2026-11-25T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' }, startedAt: '2026-11-26T00:00:00.000Z', finishedAt: null, status: 'running',
     });
-    const units = Array.from({ length: unitCount }, (_, i) => ({ itemKey: itemKey(`${runId}-item-${i}`), itemId: `${runId}-item-${i}`, itemType: 'sms' as const }))
+    const units = Array.from({ length: unitCount }, (_, i) => `${runId}-item-${i}`)
+      .map((id) => ({ mailboxId: MAILBOX.objectId, mailbox: MAILBOX.userPrincipalName, itemKey: itemKey(id), itemId: id, type: 'sms' as const, outcome: 'pending' as const }))
       .sort((a, b) => (a.itemKey < b.itemKey ? -1 : 1));
-    await deps.runs.addUnits(runId, units.map((u) => ({ mailboxId: MAILBOX.objectId, mailbox: MAILBOX.userPrincipalName, itemKey: u.itemKey, itemId: u.itemId, type: u.itemType, outcome: 'pending' as const })));
-    const unitsBlob = `${runId}/units/${MAILBOX.objectId}.json`;
-    const list: UnitList = { mailbox: MAILBOX, units };
-    await deps.blobs.putText('runs', unitsBlob, JSON.stringify(list), 'application/json');
-    expect(await deps.runs.markMailboxPlanned(runId, MAILBOX.objectId)).toBe(true);
-    const first: ImportMessage = { runId, mailboxId: MAILBOX.objectId, unitsBlob, offset: 0 };
-    return { deps, activities: createActivities(deps), units, first };
+    await deps.runs.addUnits(runId, units.map((row) => ({ row, email: sampleEmail(row.itemId), convertedBatch: `runs/${runId}/converted/x.json` })));
+    await deps.runs.noteMailboxes(runId, [MAILBOX]);
+    expect(await deps.runs.startChain(runId, MAILBOX.objectId)).toBe(true);
+    const first: ImportMessage = { runId, mailboxId: MAILBOX.objectId, mailbox: MAILBOX.userPrincipalName, step: 0, pass: 0 };
+    return { deps, activities: createActivities(deps), units, first, queue: deps.queues.of(runId).import };
   }
 
   const importsAll: MailboxImporter = {
@@ -59,16 +56,15 @@ describe('import activity over real queues', () => {
   };
 
   it('fails only the units still pending when an import message is poisoned, never one already imported', async () => {
-    const { deps, activities, units, first } = await setUp('run-poison-import', 3, { QUEUE_VISIBILITY_TIMEOUT_SECONDS: '1', MAX_DEQUEUE_COUNT: '2' }, importsAll);
-    const row = (i: number) => ({ mailboxId: MAILBOX.objectId, mailbox: MAILBOX.userPrincipalName, itemKey: units[i].itemKey, itemId: units[i].itemId, type: 'sms' as const });
-    await deps.runs.setUnitOutcome('run-poison-import', { ...row(0), outcome: 'imported' });
-    await deps.queues.import.send(first);
+    const { deps, activities, units, first, queue } = await setUp('run-poison-import', 3, { QUEUE_VISIBILITY_TIMEOUT_SECONDS: '1', MAX_DEQUEUE_COUNT: '2' }, importsAll);
+    await deps.runs.setUnitOutcome('run-poison-import', { ...units[0], outcome: 'imported' });
+    await queue.send(first);
     // Two deliveries that never finish (their workers died), then the third is over the limit.
     for (let i = 0; i < 2; i++) {
-      expect((await deps.queues.import.receive(1)).fresh).toHaveLength(1);
+      expect((await queue.receive(1)).fresh).toHaveLength(1);
       await new Promise((resolve) => setTimeout(resolve, 1_100));
     }
-    expect((await activities.importMailbox()).poisoned).toBe(1);
+    expect((await activities.importMailboxes({ runId: 'run-poison-import' })).poisoned).toBe(1);
     const outcomes = new Map((await deps.runs.listUnits('run-poison-import')).map((u) => [u.itemKey, u]));
     expect(outcomes.get(units[0].itemKey)).toMatchObject({ outcome: 'imported' });
     expect(outcomes.get(units[1].itemKey)).toMatchObject({ outcome: 'failed', reason: 'poisoned' });
@@ -77,7 +73,7 @@ describe('import activity over real queues', () => {
 
   it('never lets a failure overwrite a unit already imported, nor a failure overwrite a failure', async () => {
     const { deps, units } = await setUp('run-precedence', 2, {}, importsAll);
-    const row = (i: number) => ({ mailboxId: MAILBOX.objectId, mailbox: MAILBOX.userPrincipalName, itemKey: units[i].itemKey, itemId: units[i].itemId, type: 'sms' as const });
+    const row = (i: number) => units[i];
     await deps.runs.setUnitOutcome('run-precedence', { ...row(0), outcome: 'imported' });
     await deps.runs.setUnitOutcome('run-precedence', { ...row(0), outcome: 'failed', reason: 'graph-error', detail: 'late' });
     await deps.runs.setUnitOutcome('run-precedence', { ...row(1), outcome: 'failed', reason: 'graph-error', detail: 'first' });
@@ -105,18 +101,18 @@ describe('import activity over real queues', () => {
         return importsAll.importUnits(runId, mailbox, units);
       },
     };
-    const { deps, activities, first } = await setUp('run-redelivered', 5, { QUEUE_VISIBILITY_TIMEOUT_SECONDS: '2', IMPORT_UNITS_PER_ACTIVITY: '2' }, slowFirst);
+    const { activities, first, queue, units } = await setUp('run-redelivered', 5, { QUEUE_VISIBILITY_TIMEOUT_SECONDS: '2', IMPORT_UNITS_PER_ACTIVITY: '2' }, slowFirst);
     // The first activity's lease renewals never arrive (a lost connection to the queue).
-    deps.queues.import.renew = async () => undefined;
-    await deps.queues.import.send(first);
-    const one = activities.importMailbox();
+    queue.renew = async () => undefined;
+    await queue.send(first);
+    const one = activities.importMailboxes({ runId: 'run-redelivered' });
     await firstStarted;
     await new Promise((resolve) => setTimeout(resolve, 2_300));
     // The message came back while the first activity still works on it: a second activity takes it.
-    expect((await activities.importMailbox()).done).toBe(1);
+    expect((await activities.importMailboxes({ runId: 'run-redelivered' })).done).toBe(1);
     release();
     await one;
-    const waiting = (await deps.queues.import.queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => JSON.parse(m.messageText) as ImportMessage);
-    expect(waiting).toEqual([expect.objectContaining({ runId: 'run-redelivered', offset: 2 })]);
+    const waiting = (await queue.queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => JSON.parse(m.messageText) as ImportMessage);
+    expect(waiting).toEqual([expect.objectContaining({ runId: 'run-redelivered', step: 1, after: units[1].itemKey })]);
   });
 });

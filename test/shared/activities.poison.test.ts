@@ -1,7 +1,8 @@
 /**
- * Stage activities against real queues: a message that keeps failing goes to
- * the poison queue after the dequeue limit and becomes the item's failure
- * with reason `poisoned`; the same id on two pages is one item.
+ * Stage activities against real queues: a batch that keeps failing goes to
+ * the poison queue after the dequeue limit and its items' failure is
+ * `poisoned`; one item conversion cannot make fails alone; the same id on two
+ * pages is one item.
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,9 @@ import { readSettings } from '../../shared/config';
 import { createActivities } from '../../shared/activities';
 import { createActivityDependencies } from '../../shared/dependencies';
 import { buildReport, checkBalance } from '../../shared/report';
+import { itemKey } from '../../shared/item';
+import { validateRecord } from '../../shared/source';
+import { fixtureItem } from '../source/helpers';
 
 describe('stage activities over real queues', () => {
   let azurite: AzuriteHandle;
@@ -34,33 +38,66 @@ describe('stage activities over real queues', () => {
     return createActivityDependencies(settings);
   }
 
-  it('moves a message that fails past the dequeue limit to the poison queue and records the item as poisoned', async () => {
+  it('moves a batch that fails past the dequeue limit to the poison queue and records its items as poisoned', async () => {
     const deps = dependencies();
-    const activities = createActivities(deps);
+    // Conversion meets a storage outage every time (worth a retry, so the batch comes back, until it is poisoned).
+    const activities = createActivities({ ...deps, convertItem: async () => { throw Object.assign(new Error('server busy'), { statusCode: 503 }); } });
     await deps.ensureStorage();
-    await activities.beginRun({
-      runId: 'run-poison', instanceId: 'i-poison', trigger: 'cli', readFrom: '2026-11-25T00:00:00.000Z',
-      window: { from: '2026-11-25T00:00:00.000Z', to: '2026-11-25T00:00:00.001Z' }, startedAt: '2026-11-26T00:00:00.000Z',
+    const runId = 'run-poison';
+    await deps.queues.ensure(runId);
+    await deps.runs.createRun({
+      runId, instanceId: 'i-poison', trigger: 'cli', readFrom: '2026-11-25T00:00:00.000Z',
+      window: { from: '2026-11-25T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' }, startedAt: '2026-11-26T00:00:00.000Z', finishedAt: null, status: 'running',
     });
-    await deps.queues.fetch.receive(32).then((b) => Promise.all(b.fresh.map((m) => deps.queues.fetch.complete(m))));
-    // A claim check for an item that was never staged: conversion can only fail on it.
-    await deps.queues.convert.send({ runId: 'run-poison', itemKey: 'f'.repeat(64) });
+    const validated = validateRecord(fixtureItem('sms-outbound-internal'));
+    if (!validated.ok) throw new Error(validated.detail);
+    const staged = await deps.staging.stageItem(validated.item, validated.sourceSha256, null);
+    if (!staged.ok) throw new Error(staged.detail);
+    await deps.runs.claimItems(runId, [{ itemKey: itemKey(validated.item.id), itemId: validated.item.id, type: validated.item.type }], 'page-message');
+    const batchBlob = await deps.staging.putBatch(runId, 'staged', 'page-0', { runId, items: [staged.staged] });
+    await deps.queues.of(runId).convert.send({ runId, batchBlob, items: 1 });
     const attempts: number[] = [];
-    for (let i = 0; i < 10 && (await deps.queues.convert.depth()).approximate > 0; i++) {
-      const result = await activities.convertItems();
+    for (let i = 0; i < 10 && (await deps.queues.of(runId).convert.depth()).approximate > 0; i++) {
+      const result = await activities.convertItems({ runId });
       attempts.push(result.poisoned);
       await new Promise((resolve) => setTimeout(resolve, 1100));
     }
     expect(attempts.filter((n) => n === 1)).toHaveLength(1);
     expect(attempts.length).toBe(3); // two failed deliveries, then the third is over the limit
-    const poisoned = await deps.queues.convert.poisonQueue.receiveMessages({ numberOfMessages: 5 });
+    const poisoned = await deps.queues.of(runId).convert.poisonQueue.receiveMessages({ numberOfMessages: 5 });
     expect(poisoned.receivedMessageItems).toHaveLength(1);
-    expect(JSON.parse(poisoned.receivedMessageItems[0].messageText)).toMatchObject({ reason: 'poisoned', body: { itemKey: 'f'.repeat(64) } });
-    const items = await deps.runs.listItems('run-poison');
-    expect(items).toEqual([expect.objectContaining({ outcome: 'itemFailed', reason: 'poisoned' })]);
-    const report = buildReport((await deps.runs.getRun('run-poison'))!, items, [], { final: true, finishedAt: 'x' });
-    expect(report.failures).toEqual([expect.objectContaining({ reason: 'poisoned', itemId: null })]);
+    expect(JSON.parse(poisoned.receivedMessageItems[0].messageText)).toMatchObject({ reason: 'poisoned', body: { runId, batchBlob } });
+    const items = await deps.runs.listItems(runId);
+    expect(items).toEqual([expect.objectContaining({ itemId: validated.item.id, outcome: 'itemFailed', reason: 'poisoned', detail: 'conversion failed 3 times' })]);
+    const report = buildReport((await deps.runs.getRun(runId))!, items, [], { final: true, finishedAt: 'x' });
+    expect(report.failures).toEqual([expect.objectContaining({ reason: 'poisoned', itemId: validated.item.id })]);
     expect(checkBalance(report.counts)).toEqual([]);
+  });
+
+  it('fails one item that conversion cannot make, and converts the rest of its batch', async () => {
+    const deps = dependencies();
+    const broken = 'tm-mms-0001';
+    const activities = createActivities({
+      ...deps,
+      convertItem: (staged, openMedia) => (staged.item.id === broken ? Promise.reject(new TypeError('a defect')) : deps.convertItem(staged, openMedia)),
+    });
+    await deps.ensureStorage();
+    const runId = 'run-one-broken';
+    await deps.queues.ensure(runId);
+    const stagedItems = [];
+    for (const name of ['sms-outbound-internal', 'mms-photo']) {
+      const validated = validateRecord(fixtureItem(name));
+      if (!validated.ok) throw new Error(validated.detail);
+      const staged = await deps.staging.stageItem(validated.item, validated.sourceSha256, null);
+      if (!staged.ok) throw new Error(staged.detail);
+      stagedItems.push(staged.staged);
+    }
+    const batchBlob = await deps.staging.putBatch(runId, 'staged', 'page-0', { runId, items: stagedItems });
+    await deps.queues.of(runId).convert.send({ runId, batchBlob, items: 2 });
+    expect(await activities.convertItems({ runId })).toMatchObject({ done: 1, sent: 1, items: 1 });
+    expect(await deps.runs.getItem(runId, itemKey(broken))).toMatchObject({ outcome: 'itemFailed', reason: 'conversion-error', detail: 'a defect' });
+    const mapped = (await deps.queues.of(runId).map.queue.peekMessages()).peekedMessageItems.map((m) => JSON.parse(m.messageText));
+    expect(mapped).toEqual([expect.objectContaining({ runId, items: 1 })]);
   });
 
   it('counts the same id on two pages once, and an invalid record as invalid with its reason', async () => {
@@ -68,6 +105,7 @@ describe('stage activities over real queues', () => {
     const activities = createActivities(deps);
     await deps.ensureStorage();
     const runId = 'run-dupes';
+    await deps.queues.ensure(runId);
     await deps.runs.createRun({
       runId, instanceId: 'i', trigger: 'cli', readFrom: '2026-11-25T00:00:00.000Z',
       window: { from: '2026-11-25T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' },
@@ -77,10 +115,11 @@ describe('stage activities over real queues', () => {
     const pageA = await deps.staging.putRawPage(runId, 'a', [{ id: 'tm-same' }, invalid]);
     const pageB = await deps.staging.putRawPage(runId, 'b', [{ id: 'tm-same' }]);
     // Validation would stage the item; here both copies of tm-same are invalid on purpose, so only claiming is tested.
-    await deps.queues.stage.sendMany([{ runId, pageBlob: pageA, index: 0 }, { runId, pageBlob: pageA, index: 1 }, { runId, pageBlob: pageB, index: 0 }]);
+    await deps.queues.of(runId).stage.send({ runId, pageBlob: pageA, records: 2 });
+    await deps.queues.of(runId).stage.send({ runId, pageBlob: pageB, records: 1 });
     let done = 0;
-    for (let i = 0; i < 5 && done < 3; i++) done += (await activities.stageItems()).done;
-    expect(done).toBe(3);
+    for (let i = 0; i < 5 && done < 2; i++) done += (await activities.stageItems({ runId })).done;
+    expect(done).toBe(2);
     const items = await deps.runs.listItems(runId);
     expect(items.map((i) => i.itemId).sort()).toEqual(['tm-bad-1', 'tm-same']);
     expect(items.every((i) => i.outcome === 'invalid' && i.reason === 'invalid')).toBe(true);
