@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import { readSettings, type Settings } from './config';
 import { createActivities, type Activities, type ActivityDependencies, type ActivityLog, type BlobPort, type RunQueues, type StageQueues } from './activities';
+import { isClaimCheck } from './claimChecks';
 import { ContainerNames, StageOrder, TableNames, poisonQueueName, runQueueName, type StageName } from './names';
 import { StageQueue, type StageQueueOptions } from './queues';
 import { RunStore } from './runs';
@@ -60,7 +61,8 @@ export function createRunQueues(storage: StorageClients, options: StageQueueOpti
   const of = (runId: string): StageQueues => {
     let queues = byRun.get(runId);
     if (!queues) {
-      const stageQueue = <T>(stage: StageName) => new StageQueue<T>(storage.queue(runQueueName(stage, runId)), storage.queue(poisonQueueName(stage)), options);
+      const stageQueue = <T>(stage: StageName) =>
+        new StageQueue<T>(storage.queue(runQueueName(stage, runId)), storage.queue(poisonQueueName(stage)), { ...options, accepts: (body) => isClaimCheck(stage, body) });
       queues = { fetch: stageQueue('fetch'), stage: stageQueue('stage'), convert: stageQueue('convert'), map: stageQueue('map'), import: stageQueue('import') };
       byRun.set(runId, queues);
     }

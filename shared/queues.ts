@@ -17,6 +17,8 @@ export interface ReceivedBatch<T> {
   fresh: StageMessage<T>[];
   /** Messages dequeued more often than the limit: the caller records the failure, then `poison`s them. */
   poisoned: StageMessage<T>[];
+  /** Messages that were no claim check of this stage: already moved to the poison queue, reason `malformed`. */
+  malformed: number;
 }
 
 export interface QueueDepth {
@@ -27,6 +29,13 @@ export interface QueueDepth {
 export interface StageQueueOptions {
   visibilityTimeoutInSeconds: number;
   maxDequeueCount: number;
+  /**
+   * Whether a message body is a claim check this stage can work. Any other
+   * message (not JSON, or missing what the stage reads) can never succeed:
+   * it is set aside at once, so it neither waits out the dequeue limit nor
+   * reaches a handler that would read fields it lacks.
+   */
+  accepts?: (body: unknown) => boolean;
 }
 
 export class StageQueue<T> {
@@ -61,7 +70,7 @@ export class StageQueue<T> {
       numberOfMessages: Math.min(32, Math.max(1, max)),
       visibilityTimeout: this.options.visibilityTimeoutInSeconds,
     });
-    const batch: ReceivedBatch<T> = { fresh: [], poisoned: [] };
+    const batch: ReceivedBatch<T> = { fresh: [], poisoned: [], malformed: 0 };
     for (const m of response.receivedMessageItems) {
       const message: StageMessage<T> = {
         body: parseBody<T>(m.messageText),
@@ -69,6 +78,11 @@ export class StageQueue<T> {
         popReceipt: m.popReceipt,
         dequeueCount: m.dequeueCount,
       };
+      if (this.options.accepts && !this.options.accepts(message.body)) {
+        await this.poison(message, 'malformed: not a claim check of this stage');
+        batch.malformed++;
+        continue;
+      }
       (m.dequeueCount > this.options.maxDequeueCount ? batch.poisoned : batch.fresh).push(message);
     }
     return batch;

@@ -45,7 +45,7 @@ export async function forEachMessage<T>(
 
 /** The counts an activity returns for a batch of messages. */
 export function batchResult<T>(batch: ReceivedBatch<T>, total: { done: number; sent: number; items: number }): StageBatchResult {
-  return { taken: batch.fresh.length + batch.poisoned.length, done: total.done, poisoned: batch.poisoned.length, sent: total.sent, items: total.items };
+  return { taken: batch.fresh.length + batch.poisoned.length + batch.malformed, done: total.done, poisoned: batch.poisoned.length + batch.malformed, sent: total.sent, items: total.items };
 }
 
 /** The items a batch message carries, as far as its blob can be read (a poisoned message's may not be). */

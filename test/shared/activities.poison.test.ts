@@ -125,4 +125,48 @@ describe('stage activities over real queues', () => {
     expect(items.every((i) => i.outcome === 'invalid' && i.reason === 'invalid')).toBe(true);
     expect(items.find((i) => i.itemId === 'tm-bad-1')!.detail).toMatch(/direction|to/);
   });
+
+  it('sets aside at once a message in any stage queue that is no claim check of that stage, and works the real ones beside it', async () => {
+    const deps = dependencies();
+    const activities = createActivities(deps);
+    await deps.ensureStorage();
+    const runId = 'run-malformed';
+    await deps.queues.ensure(runId);
+    await deps.runs.createRun({
+      runId, instanceId: 'i-malformed', trigger: 'cli', readFrom: '2026-11-25T00:00:00.000Z',
+      window: { from: '2026-11-25T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' }, startedAt: '2026-11-26T00:00:00.000Z', finishedAt: null, status: 'running',
+    });
+    const queues = deps.queues.of(runId);
+    const work = {
+      fetch: () => activities.fetchSlices({ runId }),
+      stage: () => activities.stageItems({ runId }),
+      convert: () => activities.convertItems({ runId }),
+      map: () => activities.mapItems({ runId }),
+      import: () => activities.importMailboxes({ runId }),
+    } as const;
+    for (const stage of Object.keys(work) as (keyof typeof work)[]) {
+      // Not JSON, JSON of another stage's shape, and an import step without its mailbox (which would read every mailbox's units).
+      await queues[stage].queue.sendMessage('not a claim check');
+      await queues[stage].queue.sendMessage(JSON.stringify({ runId }));
+      // The fetch stage takes one message at a time; the others take both at once.
+      const total = { stage, taken: 0, poisoned: 0, done: 0 };
+      for (let i = 0; i < 4 && (await queues[stage].depth()).approximate > 0; i++) {
+        const result = await work[stage]();
+        total.taken += result.taken;
+        total.poisoned += result.poisoned;
+        total.done += result.done;
+      }
+      expect(total).toEqual({ stage, taken: 2, poisoned: 2, done: 0 });
+      expect((await queues[stage].depth()).approximate).toBe(0);
+      const setAside = (await queues[stage].poisonQueue.receiveMessages({ numberOfMessages: 32 })).receivedMessageItems
+        .map((m) => JSON.parse(m.messageText) as { reason: string })
+        .filter((m) => m.reason.startsWith('malformed')); // the poison queues are shared with the other cases
+      expect(setAside).toEqual([
+        expect.objectContaining({ reason: expect.stringMatching(/^malformed/), body: { unparsable: 'not a claim check' } }),
+        expect.objectContaining({ reason: expect.stringMatching(/^malformed/), body: { runId } }),
+      ]);
+    }
+    // No item and no unit of the run was touched.
+    expect(await deps.runs.listItems(runId)).toEqual([]);
+  });
 });
