@@ -26,7 +26,7 @@ import { odataString, q, seg } from '../shared/graph/mailbox';
 import { ITEM_ID_PROPERTY } from '../shared/import/message';
 import type { RunUnitRow } from '../shared/runs';
 import { createStorageClients } from '../shared/storage';
-import { TableNames } from '../shared/names';
+import { poisonQueueName, QueueNames, StageOrder, TableNames } from '../shared/names';
 import type { TableClient } from '@azure/data-tables';
 
 export interface RaceDrillOptions {
@@ -39,6 +39,12 @@ export interface RaceDrillOptions {
   faultRate?: number;
   /** Kills per lane, at most (each lane draws how many from the seed). */
   maxKillsPerLane?: number;
+  /** Kills per lane, exactly (before the start that is left to finish); overrides maxKillsPerLane. */
+  killsPerLane?: number;
+  /** Put one message no stage can work (not a claim check) in each of every run's stage queues as they appear. */
+  poison?: boolean;
+  /** Overrides of the connector's settings for the runs. */
+  env?: Record<string, string>;
   /** Keep the state directory (Azurite, mailboxes) for a post-mortem. */
   keepState?: boolean;
   log?: (line: string) => void;
@@ -60,6 +66,8 @@ export interface RaceDrillResult {
   ledgerMismatches: number;
   /** Units a run reported failed or left without an outcome. */
   reportedFailed: number;
+  /** Poison messages put in stage queues, and how many of them ended in a poison queue (set aside, not lost). */
+  poison: { injected: number; setAside: number };
   problems: string[];
   ok: boolean;
 }
@@ -87,7 +95,7 @@ interface Stack {
   graph: { child: ChildProcess; args: string[]; base: NodeJS.ProcessEnv };
 }
 
-async function startStack(options: Required<Pick<RaceDrillOptions, 'seed' | 'generatedItems' | 'faultRate'>>): Promise<Stack> {
+async function startStack(options: Required<Pick<RaceDrillOptions, 'seed' | 'generatedItems' | 'faultRate'>> & { env?: Record<string, string> }): Promise<Stack> {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'o2-drill-'));
   const azurite = await startAzurite({ location: path.join(stateDir, 'azurite') });
   const children: ChildProcess[] = [];
@@ -127,6 +135,7 @@ async function startStack(options: Required<Pick<RaceDrillOptions, 'seed' | 'gen
       IMPORT_UNITS_PER_ACTIVITY: '4',
       // Kills redeliver messages many times; poisoning has a drill of its own.
       MAX_DEQUEUE_COUNT: '50',
+      ...options.env,
     };
     const upload = startCliProcess(['mapping', 'upload', path.join(findProjectRoot(__dirname), 'fixtures/mapping/telemessage-format.csv')], env, stateDir);
     if ((await exitWithin(upload, 60_000)) !== 0) throw new Error(`mapping upload failed: ${upload.stderr().slice(-300)}`);
@@ -151,9 +160,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * as drawn), started again until a start resumes the run and finishes it.
  * Returns how many times it was killed.
  */
-async function runLane(stack: Stack, lane: number, random: SeededRandom, maxKills: number, log: (line: string) => void): Promise<number> {
+async function runLane(stack: Stack, lane: number, random: SeededRandom, kills: number, log: (line: string) => void): Promise<number> {
   const window = LANE_WINDOWS[lane];
-  const kills = random.int(0, maxKills);
   const deadline = Date.now() + LANE_DEADLINE_MS;
   let killed = 0;
   let attempts = 0;
@@ -240,7 +248,7 @@ async function restartGraphWithoutFaults(stack: Stack): Promise<NodeJS.ProcessEn
 }
 
 /** Checks the promise for every unit of every run in the drill's storage. */
-async function verify(stack: Stack): Promise<Omit<RaceDrillResult, 'seed' | 'kills' | 'ok'>> {
+async function verify(stack: Stack): Promise<Omit<RaceDrillResult, 'seed' | 'kills' | 'ok' | 'poison'>> {
   const settings = readSettings(await restartGraphWithoutFaults(stack));
   const storage = createStorageClients(settings);
   const graph = createGraphClient(settings);
@@ -249,7 +257,7 @@ async function verify(stack: Stack): Promise<Omit<RaceDrillResult, 'seed' | 'kil
   for (const e of await listAll<RunUnitRow>(storage.table(TableNames.runUnits))) {
     const unit: RunUnitRow = e;
     expected.set(`${unit.mailboxId}|${unit.itemId}`, unit);
-    if (unit.outcome === 'failed' || unit.outcome === 'pending') failedByRun.push(`${e.partitionKey}: ${unit.mailbox} ${unit.itemId} ${unit.outcome} ${unit.reason ?? ''} ${unit.detail ?? ''}`.trim());
+    if (unit.outcome === 'failed' || unit.outcome === 'pending') failedByRun.push(`${e.partitionKey.split('|')[0]}: ${unit.mailbox} ${unit.itemId} ${unit.outcome} ${unit.reason ?? ''} ${unit.detail ?? ''}`.trim());
   }
   const ledger = new Map<string, { state: string; graphMessageId?: string }>();
   // No ledger table means nothing was ever claimed: every unit then shows as a mismatch.
@@ -298,18 +306,94 @@ async function verify(stack: Stack): Promise<Omit<RaceDrillResult, 'seed' | 'kil
   return { unitsExpected: expected.size, imported, duplicated, lost, inDeletedItems, ledgerMismatches, reportedFailed: failedByRun.length, problems };
 }
 
+/** Marks what the poison drill puts in the stage queues, so the check can find each in a poison queue. */
+const POISON_MARK = 'o2-drill-poison';
+
+/**
+ * The poison for one stage queue of a run: a message that is no claim check
+ * at all, and for the stages that read a blob, a well-formed claim check
+ * whose blob does not exist (it fails on every delivery until the limit).
+ */
+function poisonFor(queueName: string): string[] {
+  const stage = StageOrder.find((s) => queueName.startsWith(`${QueueNames[s]}-`))!;
+  const runId = /run-[0-9a-z-]+$/.exec(queueName)?.[0] ?? 'unknown-run';
+  const messages = [`${POISON_MARK}: not a claim check`];
+  if (stage === 'stage') messages.push(JSON.stringify({ runId, pageBlob: `${POISON_MARK}/missing-page.json`, records: 1 }));
+  if (stage === 'convert' || stage === 'map') messages.push(JSON.stringify({ runId, batchBlob: `${POISON_MARK}/missing-batch.json`, items: 1 }));
+  return messages;
+}
+
+/** Watches for the runs' stage queues and puts the poison in each as soon as it exists. */
+function startPoisoner(stack: Stack): { injected(): number; stop(): Promise<void> } {
+  const storage = createStorageClients(readSettings(stack.env));
+  const done = new Set<string>();
+  let injected = 0;
+  const own = new RegExp(`^(${StageOrder.map((s) => QueueNames[s]).join('|')})-(?!poison$)`);
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        for await (const q of storage.queues.listQueues()) {
+          if (!own.test(q.name) || done.has(q.name)) continue;
+          done.add(q.name);
+          for (const text of poisonFor(q.name)) {
+            await storage.queue(q.name).sendMessage(text);
+            injected++;
+          }
+        }
+      } catch {
+        // Azurite busy or a queue deleted between list and send: look again.
+      }
+      await sleep(100);
+    }
+  })();
+  return {
+    injected: () => injected,
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+/** Poison messages that reached a stage's poison queue. */
+async function countSetAside(stack: Stack): Promise<number> {
+  const storage = createStorageClients(readSettings(stack.env));
+  let count = 0;
+  for (const stage of StageOrder) {
+    const queue = storage.queue(poisonQueueName(stage));
+    if (!(await queue.exists())) continue;
+    // Peek sees at most 32; a drill's poison queues hold a handful.
+    const peeked = await queue.peekMessages({ numberOfMessages: 32 });
+    count += peeked.peekedMessageItems.filter((m) => m.messageText.includes(POISON_MARK)).length;
+  }
+  return count;
+}
+
 /** Runs the race drill once for `seed`. */
 export async function runRaceDrill(options: RaceDrillOptions): Promise<RaceDrillResult> {
   const lanes = Math.min(3, Math.max(1, options.lanes ?? 3));
   const log = options.log ?? (() => undefined);
-  const stack = await startStack({ seed: options.seed, generatedItems: options.generatedItems ?? 40, faultRate: options.faultRate ?? 0.3 });
+  const stack = await startStack({ seed: options.seed, generatedItems: options.generatedItems ?? 40, faultRate: options.faultRate ?? 0.3, env: options.env });
   try {
-    const kills = await Promise.all(
-      Array.from({ length: lanes }, (_, lane) => runLane(stack, lane, new SeededRandom(`${options.seed}:lane:${lane}`), options.maxKillsPerLane ?? 3, log)),
-    );
+    const poisoner = options.poison ? startPoisoner(stack) : undefined;
+    let kills: number[];
+    try {
+      kills = await Promise.all(
+        Array.from({ length: lanes }, (_, lane) => {
+          const random = new SeededRandom(`${options.seed}:lane:${lane}`);
+          return runLane(stack, lane, random, options.killsPerLane ?? random.int(0, options.maxKillsPerLane ?? 3), log);
+        }),
+      );
+    } finally {
+      await poisoner?.stop();
+    }
     const result = await verify(stack);
+    const poison = { injected: poisoner?.injected() ?? 0, setAside: await countSetAside(stack) };
+    if (poison.setAside < poison.injected) result.problems.push(`${poison.injected - poison.setAside} of ${poison.injected} poison messages were not set aside`);
+    if (options.poison && poison.injected < StageOrder.length + 3) result.problems.push(`only ${poison.injected} poison messages went in (8 expected: 5 stage queues, 3 of them with a missing blob too)`);
     const ok = result.problems.length === 0 && result.unitsExpected > 0;
-    return { seed: options.seed, kills: kills.reduce((a, b) => a + b, 0), ...result, ok };
+    return { seed: options.seed, kills: kills.reduce((a, b) => a + b, 0), ...result, poison, ok };
   } finally {
     await stopStack(stack, options.keepState ?? false);
   }
@@ -317,6 +401,7 @@ export async function runRaceDrill(options: RaceDrillOptions): Promise<RaceDrill
 
 /** One line of a drill's figures. */
 export function describeRaceDrill(r: RaceDrillResult): string {
-  return `seed ${r.seed}: ${r.kills} kills; units expected ${r.unitsExpected}, imported ${r.imported}, duplicated ${r.duplicated}, lost ${r.lost}, ` +
+  const poison = r.poison.injected > 0 ? `; poison messages ${r.poison.injected}, set aside ${r.poison.setAside}` : '';
+  return `seed ${r.seed}: ${r.kills} kills${poison}; units expected ${r.unitsExpected}, imported ${r.imported}, duplicated ${r.duplicated}, lost ${r.lost}, ` +
     `in Deleted Items ${r.inDeletedItems}, ledger mismatches ${r.ledgerMismatches}, reported failed ${r.reportedFailed}: ${r.ok ? 'PASS' : 'FAIL'}`;
 }

@@ -6,6 +6,7 @@
  * property of its own, so that an outcome is set by a Merge without reading
  * the row first.
  */
+import { createHash } from 'node:crypto';
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import type { ItemType, TimeWindow } from './item';
 import type { ArchivedEmail } from './stages';
@@ -108,6 +109,48 @@ export interface ChainState<T> {
 }
 
 const RUN_PARTITION = 'run';
+
+/**
+ * A run's item and unit rows are spread over this many partitions, `<run
+ * id>|<shard>`: an item by its key, a unit by its mailbox (so one mailbox's
+ * units stay in one partition, read by one row-key range). Each partition has
+ * its own throughput target in Azure Storage (2,000 entities a second), and
+ * a point write costs Azurite the size of its partition, not of the run.
+ */
+export const RUN_ROW_SHARDS = 16;
+
+function shardOf(key: string): string {
+  return (createHash('sha256').update(key).digest().readUInt8(0) % RUN_ROW_SHARDS).toString(16).padStart(2, '0');
+}
+
+/** The partition of an item's row in a run. */
+export function itemPartition(runId: string, itemKey: string): string {
+  return `${runId}|${shardOf(itemKey)}`;
+}
+
+/** The partition of a mailbox's unit rows in a run. */
+export function unitPartition(runId: string, mailboxId: string): string {
+  return `${runId}|${shardOf(mailboxId)}`;
+}
+
+/** A filter for every shard of a run's rows: '}' sorts right after '|'. */
+function runPartitions(runId: string): string {
+  return `PartitionKey ge ${odataQuote(`${runId}|`)} and PartitionKey lt ${odataQuote(`${runId}}`)}`;
+}
+
+/** Submits actions of many partitions: one group per partition (a transaction holds one partition only). */
+async function submitByPartition(
+  table: TableClient,
+  actions: readonly TransactionAction[],
+  fallback: (action: TransactionAction) => Promise<void>,
+): Promise<void> {
+  const groups = new Map<string, TransactionAction[]>();
+  for (const action of actions) {
+    const pk = action[1].partitionKey as string;
+    groups.set(pk, [...(groups.get(pk) ?? []), action]);
+  }
+  await Promise.all([...groups.values()].map((group) => submitAll(table, group, fallback)));
+}
 /** An email whose JSON is longer than this stays in its converted batch; the row names the batch (a table property holds 64 KiB). */
 const MAX_EMAIL_IN_ROW = 30_000;
 
@@ -269,9 +312,9 @@ export class RunStore {
    */
   async claimItems(runId: string, rows: readonly RunItemRow[], messageId: string): Promise<Map<string, 'new' | 'same' | 'duplicate'>> {
     const claims = new Map<string, 'new' | 'same' | 'duplicate'>();
-    const actions: TransactionAction[] = rows.map((row) => ['create', { partitionKey: runId, rowKey: row.itemKey, ...itemEntity({ ...row, claimedBy: messageId }) }]);
+    const actions: TransactionAction[] = rows.map((row) => ['create', { partitionKey: itemPartition(runId, row.itemKey), rowKey: row.itemKey, ...itemEntity({ ...row, claimedBy: messageId }) }]);
     for (const row of rows) claims.set(row.itemKey, 'new');
-    await submitAll(this.tables.items, actions, async ([, entity]) => {
+    await submitByPartition(this.tables.items, actions, async ([, entity]) => {
       try {
         await this.tables.items.createEntity(entity as never);
       } catch (e) {
@@ -286,7 +329,7 @@ export class RunStore {
   /** The item's row in this run. */
   async getItem(runId: string, itemKey: string): Promise<RunItemRow | undefined> {
     try {
-      return itemRowOf(itemKey, await this.tables.items.getEntity<ItemEntity>(runId, itemKey));
+      return itemRowOf(itemKey, await this.tables.items.getEntity<ItemEntity>(itemPartition(runId, itemKey), itemKey));
     } catch (e) {
       if (isStatus(e, 404)) return undefined;
       throw e;
@@ -295,8 +338,8 @@ export class RunStore {
 
   /** Sets the fields given of items of this run (outcomes, batches), by Merge: one transaction per hundred. */
   async setItemFields(runId: string, rows: readonly (Partial<RunItemRow> & { itemKey: string })[]): Promise<void> {
-    const actions: TransactionAction[] = rows.map((row) => ['upsert', { partitionKey: runId, rowKey: row.itemKey, ...itemEntity(row) }, 'Merge']);
-    await submitAll(this.tables.items, actions, async ([, entity]) => {
+    const actions: TransactionAction[] = rows.map((row) => ['upsert', { partitionKey: itemPartition(runId, row.itemKey), rowKey: row.itemKey, ...itemEntity(row) }, 'Merge']);
+    await submitByPartition(this.tables.items, actions, async ([, entity]) => {
       await this.tables.items.upsertEntity(entity as never, 'Merge');
     });
   }
@@ -315,12 +358,12 @@ export class RunStore {
     for (let round = 0; round < 5; round++) {
       let existing: (ItemEntity & { etag: string }) | undefined;
       try {
-        existing = await this.tables.items.getEntity<ItemEntity>(runId, row.itemKey);
+        existing = await this.tables.items.getEntity<ItemEntity>(itemPartition(runId, row.itemKey), row.itemKey);
       } catch (e) {
         if (!isStatus(e, 404)) throw e;
       }
       if (existing?.outcome) return false;
-      const entity = { partitionKey: runId, rowKey: row.itemKey, ...itemEntity(row) };
+      const entity = { partitionKey: itemPartition(runId, row.itemKey), rowKey: row.itemKey, ...itemEntity(row) };
       try {
         if (existing) await this.tables.items.updateEntity(entity, 'Merge', { etag: existing.etag });
         else await this.tables.items.createEntity(entity);
@@ -334,7 +377,7 @@ export class RunStore {
 
   /** Every item row of the run. */
   async listItems(runId: string): Promise<RunItemRow[]> {
-    return (await listAll<ItemEntity>(this.tables.items, `PartitionKey eq ${odataQuote(runId)}`)).map((e) => itemRowOf(e.rowKey as string, e));
+    return (await listAll<ItemEntity>(this.tables.items, runPartitions(runId))).map((e) => itemRowOf(e.rowKey as string, e));
   }
 
   // ---- units ----------------------------------------------------------------------
@@ -347,9 +390,9 @@ export class RunStore {
         mailboxId: row.mailboxId, mailbox: row.mailbox, itemKey: row.itemKey, itemId: row.itemId, type: row.type, outcome: 'pending',
         ...(json.length <= MAX_EMAIL_IN_ROW ? { email: json } : { emailIn: convertedBatch }),
       };
-      return ['create', { partitionKey: runId, rowKey: unitKey(row.mailboxId, row.itemKey), ...entity }];
+      return ['create', { partitionKey: unitPartition(runId, row.mailboxId), rowKey: unitKey(row.mailboxId, row.itemKey), ...entity }];
     });
-    await submitAll(this.tables.units, actions, async ([, entity]) => {
+    await submitByPartition(this.tables.units, actions, async ([, entity]) => {
       try {
         await this.tables.units.createEntity(entity as never);
       } catch (e) {
@@ -369,10 +412,10 @@ export class RunStore {
     const actions: TransactionAction[] = [];
     for (const [rowKey, { unit, known }] of byKey) {
       if (known && !unitOutcomeMayChange(known.row.outcome, unit.outcome)) continue;
-      const entity = { partitionKey: runId, rowKey, ...outcomeFields(unit) };
+      const entity = { partitionKey: unitPartition(runId, unit.mailboxId), rowKey, ...outcomeFields(unit) };
       actions.push(known ? ['update', entity, 'Merge', { etag: known.etag }] : ['upsert', { ...entity, ...unitIdentity(unit) }, 'Merge']);
     }
-    await submitAll(this.tables.units, actions, async ([, entity]) => {
+    await submitByPartition(this.tables.units, actions, async ([, entity]) => {
       const { unit, known } = byKey.get(entity.rowKey as string)!;
       await this.setUnitOutcome(runId, unit, known);
     });
@@ -384,27 +427,28 @@ export class RunStore {
    */
   async setUnitOutcome(runId: string, unit: RunUnitRow, known?: StoredUnit): Promise<void> {
     const rowKey = unitKey(unit.mailboxId, unit.itemKey);
-    let current = known ?? (await this.getUnit(runId, rowKey));
+    const partitionKey = unitPartition(runId, unit.mailboxId);
+    let current = known ?? (await this.getUnit(partitionKey, rowKey));
     for (let round = 0; round < 5; round++) {
       try {
         if (!current) {
-          await this.tables.units.createEntity({ partitionKey: runId, rowKey, ...unitIdentity(unit), ...outcomeFields(unit) });
+          await this.tables.units.createEntity({ partitionKey, rowKey, ...unitIdentity(unit), ...outcomeFields(unit) });
           return;
         }
         if (!unitOutcomeMayChange(current.row.outcome, unit.outcome)) return;
-        await this.tables.units.updateEntity({ partitionKey: runId, rowKey, ...outcomeFields(unit) }, 'Merge', { etag: current.etag });
+        await this.tables.units.updateEntity({ partitionKey, rowKey, ...outcomeFields(unit) }, 'Merge', { etag: current.etag });
         return;
       } catch (e) {
         if (!isStatus(e, 409, 412, 404)) throw e;
-        current = await this.getUnit(runId, rowKey);
+        current = await this.getUnit(partitionKey, rowKey);
       }
     }
     throw new RangeError(`unit row ${runId}/${rowKey} kept changing while its outcome was set`);
   }
 
-  private async getUnit(runId: string, rowKey: string): Promise<StoredUnit | undefined> {
+  private async getUnit(partitionKey: string, rowKey: string): Promise<StoredUnit | undefined> {
     try {
-      const e = await this.tables.units.getEntity<UnitEntity>(runId, rowKey, { queryOptions: { select: UNIT_FIELDS } });
+      const e = await this.tables.units.getEntity<UnitEntity>(partitionKey, rowKey, { queryOptions: { select: UNIT_FIELDS } });
       return { row: unitRowOf(e), etag: e.etag };
     } catch (e) {
       if (isStatus(e, 404)) return undefined;
@@ -414,7 +458,7 @@ export class RunStore {
 
   /** Every unit row of the run (without emails). */
   async listUnits(runId: string): Promise<RunUnitRow[]> {
-    return (await listAll<UnitEntity>(this.tables.units, `PartitionKey eq ${odataQuote(runId)}`, UNIT_FIELDS)).map(unitRowOf);
+    return (await listAll<UnitEntity>(this.tables.units, runPartitions(runId), UNIT_FIELDS)).map(unitRowOf);
   }
 
   /** The unit rows of one mailbox in the run: a row-key range, so no step ever reads the whole run. */
@@ -435,7 +479,7 @@ export class RunStore {
     const lower = options.after !== undefined ? `RowKey gt ${odataQuote(unitKey(mailboxId, options.after))}` : `RowKey ge ${odataQuote(`${safeKey(mailboxId)}|`)}`;
     // '}' sorts right after '|': the range holds exactly that mailbox's rows.
     const upper = `RowKey lt ${odataQuote(`${safeKey(mailboxId)}}`)}`;
-    const filter = `PartitionKey eq ${odataQuote(runId)} and ${lower} and ${upper}${options.pendingOnly ? " and outcome eq 'pending'" : ''}`;
+    const filter = `PartitionKey eq ${odataQuote(unitPartition(runId, mailboxId))} and ${lower} and ${upper}${options.pendingOnly ? " and outcome eq 'pending'" : ''}`;
     const select = options.withEmail ? [...UNIT_FIELDS, 'email', 'emailIn'] : UNIT_FIELDS;
     const units: ImportableUnit[] = [];
     const pages = this.tables.units.listEntities<UnitEntity>({ queryOptions: { filter, select } }).byPage({ maxPageSize: Math.min(1000, options.limit ?? 1000) });
