@@ -3,7 +3,9 @@
  * processes of their own, killed at random points and started again, against
  * faulty services with Retry-After longer than the claim lease. Every unit
  * ends with exactly one copy in the archive folder, none in Deleted Items,
- * the ledger on it, and no run calling it failed.
+ * the ledger on it, and no run calling it failed. And the poison drill: stray
+ * messages in every stage queue of a run end in the poison queues while the
+ * run archives the rest.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -28,4 +30,14 @@ describe('race drill', () => {
       expect(result).toMatchObject({ duplicated: 0, lost: 0, inDeletedItems: 0, ledgerMismatches: 0, reportedFailed: 0, imported: result.unitsExpected });
     }, 600_000);
   }
+
+  it('sets aside a poison message in each of the run\'s stage queues while the run archives everything else exactly once', async () => {
+    const result = await runRaceDrill({ seed: 'test-poison', lanes: 1, faultRate: 0, killsPerLane: 0, poison: true, generatedItems: 16, env: { MAX_DEQUEUE_COUNT: '3' } });
+    process.stdout.write(`${describeRaceDrill(result)}\n`);
+    expect(result.problems).toEqual([]);
+    // One stray message in each of the five stage queues, and a claim check of a missing blob in stage, convert and map.
+    expect(result.poison).toEqual({ injected: 8, setAside: 8 });
+    expect(result).toMatchObject({ duplicated: 0, lost: 0, ledgerMismatches: 0, reportedFailed: 0, imported: result.unitsExpected });
+    expect(result.unitsExpected).toBeGreaterThan(10);
+  }, 300_000);
 });
