@@ -65,7 +65,7 @@ export async function benchMemory(stack: BenchStack): Promise<MemoryResult> {
   const services = await startServices(stack, day);
   try {
     const child = spawn(process.execPath, [__filename, day.window.from, day.window.to], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? stack.stateDir, ...services.env },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? stack.stateDir, ...(process.env.BENCH_VERBOSE ? { BENCH_VERBOSE: '1' } : {}), ...services.env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -89,10 +89,22 @@ export async function benchMemory(stack: BenchStack): Promise<MemoryResult> {
 async function child(from: string, to: string): Promise<void> {
   const settings = readSettings(process.env);
   const runner = await createLocalRunner({ settings, timeScale: 0.05 });
+  // With BENCH_VERBOSE, where memory goes: the resident set after loading, then twice a second with the run's phase.
+  const verbose = !!process.env.BENCH_VERBOSE;
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+  if (verbose) process.stderr.write(`loaded: rss ${mib(process.memoryUsage().rss)} MiB\n`);
+  let phase = '';
+  const sampler = verbose
+    ? setInterval(() => {
+      const m = process.memoryUsage();
+      process.stderr.write(`${phase}: rss ${mib(m.rss)} MiB, heap ${mib(m.heapUsed)}, array buffers ${mib(m.arrayBuffers)}\n`);
+    }, 500)
+    : undefined;
   await uploadMapping(runner, { ...bigUsers(), records: [], window: { from, to } });
   const run = await runner.startRun({ trigger: 'cli', window: { from, to } });
-  const { report } = await runner.waitForRun(run);
+  const { report } = await runner.waitForRun(run, (status) => (phase = (status as { phase?: string }).phase ?? ''));
   // getrusage's ru_maxrss: the largest resident set the process ever had, in KiB on Linux.
+  if (sampler) clearInterval(sampler);
   process.stdout.write(`${JSON.stringify({ imported: report?.counts.imported ?? 0, maxRssKiB: process.resourceUsage().maxRSS })}\n`);
 }
 
