@@ -43,9 +43,13 @@ export interface StagingStore {
 /** The retention tag a run's own blobs carry from the moment they are written (shared/retention.ts). */
 const WRITTEN_TAGS = { [RetentionTag.name]: RetentionTag.settled };
 
-/** Block size of streamed uploads: large enough for few round trips, small enough to hold a handful. */
-const UPLOAD_BUFFER_BYTES = 4 * 1024 * 1024;
-const UPLOAD_CONCURRENCY = 4;
+/**
+ * Block size and blocks in flight of streamed uploads. The SDK's scheduler
+ * may hold twice as many buffers as blocks in flight, so 4 MiB × 4 held up
+ * to 32 MiB per upload; 2 MiB × 2 holds 8 MiB (bench/memory.ts).
+ */
+const UPLOAD_BUFFER_BYTES = 2 * 1024 * 1024;
+const UPLOAD_CONCURRENCY = 2;
 /** Blob metadata key holding the verified SHA-256 of a media blob (metadata keys must be C# identifiers). */
 const SHA256_METADATA = 'sha256';
 

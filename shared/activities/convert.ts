@@ -6,7 +6,8 @@
  */
 import { describeError, isArchiverError } from '../errors';
 import { isTransient } from '../tables';
-import { itemKey } from '../item';
+import { itemKey, itemSizeInBytes } from '../item';
+import { withinLargeItemBudget } from '../largeItems';
 import type { RunItemRow } from '../runs';
 import { withRenewedLease } from '../queues';
 import { batchName, batchResult, forEachMessage, poisonBatches } from './batch';
@@ -31,13 +32,15 @@ export async function convertItems(context: ActivityContext, { runId }: RunRef):
         const key = itemKey(item.item.id);
         const identity = { itemKey: key, itemId: item.item.id, type: item.item.type };
         try {
-          const result = await deps.convertItem(item, (mediaId) => staging.openMedia(key, mediaId));
-          if (!result.ok) {
-            failures.push({ ...identity, outcome: result.reason === 'too-large' ? 'tooLarge' : 'itemFailed', reason: result.reason, detail: result.detail });
-            return undefined;
-          }
-          const emlSizeInBytes = await staging.putItemBlob(key, 'message.eml', result.eml, 'message/rfc822');
-          return { itemKey: key, item: item.item, email: { ...result.email, emlSizeInBytes } };
+          return await withinLargeItemBudget(itemSizeInBytes(item.item), async () => {
+            const result = await deps.convertItem(item, (mediaId) => staging.openMedia(key, mediaId));
+            if (!result.ok) {
+              failures.push({ ...identity, outcome: result.reason === 'too-large' ? 'tooLarge' : 'itemFailed', reason: result.reason, detail: result.detail });
+              return undefined;
+            }
+            const emlSizeInBytes = await staging.putItemBlob(key, 'message.eml', result.eml, 'message/rfc822');
+            return { itemKey: key, item: item.item, email: { ...result.email, emlSizeInBytes } };
+          });
         } catch (e) {
           // Storage that failed (or timed out) is worth the batch's retry; anything else is this item's failure,
           // so one item never holds up (or poisons) the rest of its batch.

@@ -4,7 +4,8 @@
  * aside with its reason, stages each valid item's media, and hands the
  * page's staged items to conversion as one batch.
  */
-import type { StagedItem } from '../item';
+import { itemSizeInBytes, type StagedItem } from '../item';
+import { withinLargeItemBudget } from '../largeItems';
 import type { RunItemRow } from '../runs';
 import { withRenewedLease } from '../queues';
 import { batchName, batchResult, forEachMessage, recordIdentity } from './batch';
@@ -56,7 +57,7 @@ export async function stageItems(context: ActivityContext, { runId }: RunRef): P
           await staging.putInvalidRecord(runId, raw, validation.detail);
           return undefined;
         }
-        const result = await staging.stageItem(validation.item, validation.sourceSha256, deps.source());
+        const result = await withinLargeItemBudget(itemSizeInBytes(validation.item), () => staging.stageItem(validation.item, validation.sourceSha256, deps.source()));
         if (result.ok) return result.staged;
         failures.push({ ...identity, outcome: 'itemFailed', reason: result.reason, detail: result.detail });
         return undefined;

@@ -15,6 +15,7 @@
  *   unit is `held` (the holder's outcome decides), never failed.
  */
 import { randomUUID } from 'node:crypto';
+import { withinLargeItemBudget } from '../largeItems';
 import type { Settings } from '../config';
 import { describeError, isArchiverError } from '../errors';
 import type { GraphClient } from '../graph/client';
@@ -351,7 +352,11 @@ export function createMailboxImporter(deps: MailboxImporterDeps): MailboxImporte
       const outcomes: (UnitResult | ToRecord)[] = new Array(units.length);
       let next = 0;
       const worker = async () => {
-        for (let i = next++; i < units.length; i = next++) outcomes[i] = await importUnit(runId, mailboxId, folderId, units[i], owner, claims.get(units[i].itemKey));
+        for (let i = next++; i < units.length; i = next++) {
+          // A large unit waits for the process's budget of large items (shared/largeItems.ts). Its claim is checked
+          // before every write, so a wait past the lease costs a takeover by another worker, never a second copy.
+          outcomes[i] = await withinLargeItemBudget(units[i].email.emlSizeInBytes ?? 0, () => importUnit(runId, mailboxId, folderId, units[i], owner, claims.get(units[i].itemKey)));
+        }
       };
       await Promise.all(Array.from({ length: Math.min(maxConcurrent, units.length) }, worker));
       const recorded = await recordAll(mailboxId, outcomes.filter((o): o is ToRecord => 'toRecord' in o));
