@@ -23,8 +23,9 @@ type DrillName = 'kills' | 'faults' | 'poison' | 'race';
 const SINGLE: Record<Exclude<DrillName, 'race'>, Omit<RaceDrillOptions, 'seed'>> = {
   kills: { lanes: 1, faultRate: 0, killsPerLane: 4 },
   faults: { lanes: 1, faultRate: 0.3, killsPerLane: 0 },
-  // A low dequeue limit, so a claim check that fails every time is set aside within seconds (what is no claim check goes at once).
-  poison: { lanes: 1, faultRate: 0, killsPerLane: 0, poison: true, env: { MAX_DEQUEUE_COUNT: '3' } },
+  // A low dequeue limit, so a claim check that fails every time is set aside within a minute (what is no claim check goes at
+  // once), and a lease long enough that no real message comes back that often on a busy machine.
+  poison: { lanes: 1, faultRate: 0, killsPerLane: 0, poison: 'all', env: { MAX_DEQUEUE_COUNT: '3', QUEUE_VISIBILITY_TIMEOUT_SECONDS: '10' } },
 };
 
 async function main(argv: string[]): Promise<number> {
