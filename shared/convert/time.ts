@@ -35,7 +35,7 @@ function digits(text: string, start: number, length: number): number {
 }
 
 /** The call summary's local time: `Wed, 25 Nov 2026, 15:20:00 GMT`. */
-const ZONE_TIME_OPTIONS: Intl.DateTimeFormatOptions = {
+export const ZONE_TIME_OPTIONS: Intl.DateTimeFormatOptions = {
   weekday: 'short',
   day: 'numeric',
   month: 'short',
@@ -46,7 +46,7 @@ const ZONE_TIME_OPTIONS: Intl.DateTimeFormatOptions = {
   hourCycle: 'h23',
   timeZoneName: 'short',
 };
-const ZONE_TIME_LOCALE = 'en-GB';
+export const ZONE_TIME_LOCALE = 'en-GB';
 const DAY_IN_MS = 86_400_000;
 const HOUR_IN_MS = 3_600_000;
 /** UTC days kept per zone (a run covers one or two). */

@@ -4,19 +4,9 @@
  * quarter-hour offsets, a half-hour clock change, and at the moments clocks
  * change.
  */
-import { ZoneClock } from '../../shared/convert/time';
+import { ZONE_TIME_OPTIONS, ZoneClock } from '../../shared/convert/time';
 
-const OPTIONS: Intl.DateTimeFormatOptions = {
-  weekday: 'short',
-  day: 'numeric',
-  month: 'short',
-  year: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hourCycle: 'h23',
-  timeZoneName: 'short',
-};
+const OPTIONS = ZONE_TIME_OPTIONS;
 
 function intl(timeZone: string): (ms: number) => string {
   const format = new Intl.DateTimeFormat('en-GB', { ...OPTIONS, timeZone });

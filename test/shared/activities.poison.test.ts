@@ -38,17 +38,22 @@ describe('stage activities over real queues', () => {
     return createActivityDependencies(settings);
   }
 
+  /** Storage, the run's queues and its record, as beginRun leaves them. */
+  async function openRun(deps: ReturnType<typeof dependencies>, runId: string, instanceId: string): Promise<void> {
+    await deps.ensureStorage();
+    await deps.queues.ensure(runId);
+    await deps.runs.createRun({
+      runId, instanceId, trigger: 'cli', readFrom: '2026-11-25T00:00:00.000Z',
+      window: { from: '2026-11-25T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' }, startedAt: '2026-11-26T00:00:00.000Z', finishedAt: null, status: 'running',
+    });
+  }
+
   it('moves a batch that fails past the dequeue limit to the poison queue and records its items as poisoned', async () => {
     const deps = dependencies();
     // Conversion meets a storage outage every time (worth a retry, so the batch comes back, until it is poisoned).
     const activities = createActivities({ ...deps, convertItem: async () => { throw Object.assign(new Error('server busy'), { statusCode: 503 }); } });
-    await deps.ensureStorage();
     const runId = 'run-poison';
-    await deps.queues.ensure(runId);
-    await deps.runs.createRun({
-      runId, instanceId: 'i-poison', trigger: 'cli', readFrom: '2026-11-25T00:00:00.000Z',
-      window: { from: '2026-11-25T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' }, startedAt: '2026-11-26T00:00:00.000Z', finishedAt: null, status: 'running',
-    });
+    await openRun(deps, runId, 'i-poison');
     const validated = validateRecord(fixtureItem('sms-outbound-internal'));
     if (!validated.ok) throw new Error(validated.detail);
     const staged = await deps.staging.stageItem(validated.item, validated.sourceSha256, null);
@@ -103,14 +108,8 @@ describe('stage activities over real queues', () => {
   it('counts the same id on two pages once, and an invalid record as invalid with its reason', async () => {
     const deps = dependencies();
     const activities = createActivities(deps);
-    await deps.ensureStorage();
     const runId = 'run-dupes';
-    await deps.queues.ensure(runId);
-    await deps.runs.createRun({
-      runId, instanceId: 'i', trigger: 'cli', readFrom: '2026-11-25T00:00:00.000Z',
-      window: { from: '2026-11-25T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' },
-      startedAt: '2026-11-26T00:00:00.000Z', finishedAt: null, status: 'running',
-    });
+    await openRun(deps, runId, 'i');
     const invalid = { id: 'tm-bad-1', type: 'sms', direction: 'sideways', timestamp: '2026-11-25T10:00:00Z', from: { phone: '+447700900101' }, to: [] };
     const pageA = await deps.staging.putRawPage(runId, 'a', [{ id: 'tm-same' }, invalid]);
     const pageB = await deps.staging.putRawPage(runId, 'b', [{ id: 'tm-same' }]);
@@ -126,16 +125,11 @@ describe('stage activities over real queues', () => {
     expect(items.find((i) => i.itemId === 'tm-bad-1')!.detail).toMatch(/direction|to/);
   });
 
-  it('sets aside at once a message in any stage queue that is no claim check of that stage, and works the real ones beside it', async () => {
+  it('sets aside at once a message in any stage queue that is no claim check of that stage, touching no item of the run', async () => {
     const deps = dependencies();
     const activities = createActivities(deps);
-    await deps.ensureStorage();
     const runId = 'run-malformed';
-    await deps.queues.ensure(runId);
-    await deps.runs.createRun({
-      runId, instanceId: 'i-malformed', trigger: 'cli', readFrom: '2026-11-25T00:00:00.000Z',
-      window: { from: '2026-11-25T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' }, startedAt: '2026-11-26T00:00:00.000Z', finishedAt: null, status: 'running',
-    });
+    await openRun(deps, runId, 'i-malformed');
     const queues = deps.queues.of(runId);
     const work = {
       fetch: () => activities.fetchSlices({ runId }),
