@@ -63,7 +63,9 @@ export function cpuSecondsOf(pid: number): number {
 /** Starts an Azurite of the bench's own (shared by the day runs and the Azurite-alone measure of one bench). */
 export async function startBenchAzurite(): Promise<BenchStack> {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'o2-bench-'));
-  const azurite = await startAzurite({ location: path.join(stateDir, 'azurite') });
+  // In memory: Azurite's disk persistence rewrites its whole metadata database every five seconds, a cost
+  // that grows with the data and that Azure Storage does not have (docs/capacity.md).
+  const azurite = await startAzurite({ location: path.join(stateDir, 'azurite'), inMemory: true });
   return {
     azurite,
     stateDir,

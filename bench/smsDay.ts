@@ -55,7 +55,8 @@ export function smsDay(options: { mailboxes: number; items: number; seed?: strin
     const them = other ? { phone: other.phone, email: null, name: other.displayName } : outside;
     const outbound = random.chance(0.5);
     return {
-      id: `tm-bench-${String(i + 1).padStart(7, '0')}`,
+      // The day's size in the id: two days of one bench are different items, each imported once.
+      id: `tm-bench-${options.items}-${String(i + 1).padStart(7, '0')}`,
       type: 'sms',
       direction: outbound ? 'outbound' : 'inbound',
       timestamp: new Date(start + Math.floor((i * 86_400_000) / options.items)).toISOString(),

@@ -12,6 +12,13 @@ export interface AzuriteOptions {
   /** Fixed ports (to reopen the same data at the same address); 0 = any free port. */
   ports?: { blob: number; queue: number; table: number };
   timeoutInMs?: number;
+  /**
+   * Keep everything in memory (Azurite's --inMemoryPersistence) instead of
+   * under `location`: for the benchmarks, where Azurite's own persistence (it
+   * rewrites its whole metadata database to disk every five seconds) would be
+   * measured instead of the connector. Nothing survives a restart.
+   */
+  inMemory?: boolean;
 }
 
 export interface AzuriteHandle {
@@ -35,14 +42,14 @@ export function azuriteConnectionString(ports: { blob: number; queue: number; ta
 
 /** Starts Azurite and resolves once all three services listen. */
 export async function startAzurite(options: AzuriteOptions): Promise<AzuriteHandle> {
-  mkdirSync(options.location, { recursive: true });
+  if (!options.inMemory) mkdirSync(options.location, { recursive: true });
   const bin = require.resolve('azurite/dist/src/azurite.js');
   const ports = options.ports ?? { blob: 0, queue: 0, table: 0 };
   const child = spawn(
     process.execPath,
     [
       bin,
-      '--location', options.location,
+      ...(options.inMemory ? ['--inMemoryPersistence'] : ['--location', options.location]),
       '--blobHost', '127.0.0.1', '--queueHost', '127.0.0.1', '--tableHost', '127.0.0.1',
       '--blobPort', String(ports.blob), '--queuePort', String(ports.queue), '--tablePort', String(ports.table),
       '--skipApiVersionCheck', '--disableTelemetry', '--loose', '--silent',
