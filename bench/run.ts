@@ -10,12 +10,12 @@ import { Readable } from 'node:stream';
 import { startLocalStack } from '../local/stack';
 import { createLocalRunner } from '../local/runner';
 import { registeredFunctions } from '../local/driver/functionsCore';
-import { ContainerNames } from '../shared/names';
-import { createMappingStore } from '../shared/mapping';
-import { convertItem } from '../shared/convert';
-import { validateRecord } from '../shared/source';
+import { ContainerNames } from '../shared/app/names';
+import { createMappingStore } from '../shared/stages/mapping';
+import { convertItem } from '../shared/stages/convert';
+import { validateRecord } from '../shared/stages/source';
 import { findProjectRoot } from '../local/sample';
-import type { StagedItem } from '../shared/item';
+import type { StagedItem } from '../shared/model/item';
 
 /** Targets on this project's reference machine (2 cores, 24 GiB). */
 const TARGETS = {

@@ -7,7 +7,7 @@
  */
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
-import { ActivityNames, OrchestratorNames } from '../shared/names';
+import { ActivityNames, OrchestratorNames } from '../shared/app/names';
 import {
   activityRetry,
   addWorkers,
@@ -21,7 +21,7 @@ import {
   type RunProgress,
   type StageWorkerInput,
   type StageWorkerTotals,
-} from '../shared/orchestration';
+} from '../shared/run/orchestration';
 import type { BeginRunResult, FinishRunResult, PlanImportResult } from '../shared/activities';
 
 const retry = Object.assign(

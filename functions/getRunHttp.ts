@@ -2,8 +2,8 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import * as df from 'durable-functions';
 import { handle, getRun } from '../shared/http/handlers';
 import { appHost } from '../shared/http/host';
-import { activityLog } from '../shared/logging';
-import { HttpRoutes, TriggerNames } from '../shared/names';
+import { activityLog } from '../shared/platform/logging';
+import { HttpRoutes, TriggerNames } from '../shared/app/names';
 
 /** GET /api/runs/{runId}: the run's report, live while it runs (?format=csv: its failures CSV; 404 for an unknown run). */
 export async function getRunHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

@@ -2,8 +2,8 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import * as df from 'durable-functions';
 import { handle, listRuns } from '../shared/http/handlers';
 import { appHost } from '../shared/http/host';
-import { activityLog } from '../shared/logging';
-import { HttpRoutes, TriggerNames } from '../shared/names';
+import { activityLog } from '../shared/platform/logging';
+import { HttpRoutes, TriggerNames } from '../shared/app/names';
 
 /** GET /api/runs: recent runs with their counts, the re-drive backlog and the watermark. */
 export async function listRunsHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

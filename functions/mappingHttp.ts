@@ -2,8 +2,8 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import * as df from 'durable-functions';
 import { handle, putMapping } from '../shared/http/handlers';
 import { appHost } from '../shared/http/host';
-import { activityLog } from '../shared/logging';
-import { HttpRoutes, TriggerNames } from '../shared/names';
+import { activityLog } from '../shared/platform/logging';
+import { HttpRoutes, TriggerNames } from '../shared/app/names';
 
 /** PUT /api/mapping (text/csv): replaces the mapping in force once it validates; admin key only, since it decides whose mailbox sees whose messages. */
 export async function mappingHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

@@ -1,8 +1,8 @@
 import * as df from 'durable-functions';
 import type { InvocationContext } from '@azure/functions';
-import { ActivityNames, type StageName } from '../shared/names';
-import { activities } from '../shared/dependencies';
-import { activityLog } from '../shared/logging';
+import { ActivityNames, type StageName } from '../shared/app/names';
+import { activities } from '../shared/app/root';
+import { activityLog } from '../shared/platform/logging';
 import type { RunRef, QueueDepths } from '../shared/activities';
 
 /** Reports how much of the run's work waits in each of its stage queues. */

@@ -7,8 +7,8 @@
  */
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
-import { ActivityNames, OrchestratorNames } from '../shared/names';
-import { activityRetry, addResult, emptyTotals, StageActivities, workerDone, workerStatus, type StageWorkerInput } from '../shared/orchestration';
+import { ActivityNames, OrchestratorNames } from '../shared/app/names';
+import { activityRetry, addResult, emptyTotals, StageActivities, workerDone, workerStatus, type StageWorkerInput } from '../shared/run/orchestration';
 import type { QueueDepths, StageBatchResult } from '../shared/activities';
 
 const retry = Object.assign(

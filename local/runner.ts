@@ -3,12 +3,12 @@
  * activities, driven by the local durable driver against whatever the
  * settings point at (Azurite and the emulators, or real services).
  */
-import { readSettings, type Settings } from '../shared/config';
-import { createInfrastructure, ensureInfrastructure, useSettings, type Infrastructure } from '../shared/dependencies';
-import { OrchestratorNames, TableNames } from '../shared/names';
-import type { ArchiveRunInput } from '../shared/orchestration';
-import type { RunReport } from '../shared/report';
-import { buildRunInput, newRunId, type RunStarter, type StartRunRequest, type StartedRun } from '../shared/runStart';
+import { readSettings, type Settings } from '../shared/app/config';
+import { createInfrastructure, ensureInfrastructure, useSettings, type Infrastructure } from '../shared/app/root';
+import { OrchestratorNames, TableNames } from '../shared/app/names';
+import type { ArchiveRunInput } from '../shared/run/orchestration';
+import type { RunReport } from '../shared/run/report';
+import { buildRunInput, newRunId, type RunStarter, type StartRunRequest, type StartedRun } from '../shared/run/runStart';
 import { LocalDriver } from './driver/driver';
 import { combineStatus } from './progress';
 import { loadFunctionApp } from './driver/functionApp';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { config as loadDotenv } from 'dotenv';
 import { parseArgs, usage, type ParsedArgs } from './args';
-import { isArchiverError, describeError } from '../../shared/errors';
+import { isArchiverError, describeError } from '../../shared/platform/errors';
 
 export interface CommandIo {
   out(line: string): void;

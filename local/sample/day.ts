@@ -10,9 +10,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { itemSizeInBytes, type ItemType, type Participant, type TimeWindow } from '../../shared/item';
-import { toE164 } from '../../shared/phone';
-import { validateRecord } from '../../shared/source/validate';
+import { itemSizeInBytes, type ItemType, type Participant, type TimeWindow } from '../../shared/model/item';
+import { toE164 } from '../../shared/model/phone';
+import { validateRecord } from '../../shared/stages/source/validate';
 import { seededMedia, type EmulatorMedia } from '../emulators/telemessage/media';
 import { SeededRandom } from '../emulators/telemessage/random';
 import { inlineMedia, samplePng, sampleVCard, sampleWav } from './media';

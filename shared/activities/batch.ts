@@ -3,11 +3,11 @@
  * leave failures for redelivery, and turn poisoned messages into outcomes.
  */
 import { createHash } from 'node:crypto';
-import { describeError } from '../errors';
-import { itemKey, type ItemType } from '../item';
-import type { ReceivedBatch, StageMessage, StageQueue } from '../queues';
-import type { RunItemRow, RunUnitRow } from '../runs';
-import type { ResolvedMailbox } from '../stages';
+import { describeError } from '../platform/errors';
+import { itemKey, type ItemType } from '../model/item';
+import type { ReceivedBatch, StageMessage, StageQueue } from '../platform/queues';
+import type { RunItemRow, RunUnitRow } from '../run/runs';
+import type { ResolvedMailbox } from '../model/stages';
 import type { ActivityContext, BatchMessage, ConvertedBatch, StageBatchResult, StagedBatch } from './types';
 
 /** What finishing one message did: messages it sent on, items it carried. */

@@ -4,11 +4,11 @@
  * .eml; the batch's emails (as data, for mapping and the Graph import) go on
  * as one converted batch.
  */
-import { describeError, isArchiverError } from '../errors';
-import { isTransient } from '../tables';
-import { itemKey } from '../item';
-import type { RunItemRow } from '../runs';
-import { withRenewedLease } from '../queues';
+import { describeError, isArchiverError } from '../platform/errors';
+import { isTransient } from '../platform/tables';
+import { itemKey } from '../model/item';
+import type { RunItemRow } from '../run/runs';
+import { withRenewedLease } from '../platform/queues';
 import { batchName, batchResult, forEachMessage, poisonBatches } from './batch';
 import { mapLimited } from './limit';
 import type { ActivityContext, ConvertedBatch, ConvertedItem, RunRef, StageBatchResult, StagedBatch } from './types';

@@ -3,9 +3,9 @@
  * page; each page's raw records go to a blob and one claim check per page to
  * the stage queue.
  */
-import { describeError, isArchiverError } from '../errors';
-import { withRenewedLease } from '../queues';
-import { RetryBudgetExhaustedError } from '../retry';
+import { describeError, isArchiverError } from '../platform/errors';
+import { withRenewedLease } from '../platform/queues';
+import { RetryBudgetExhaustedError } from '../platform/retry';
 import { batchResult, forEachMessage } from './batch';
 import type { ActivityContext, RunRef, StageBatchResult } from './types';
 

@@ -11,9 +11,9 @@
  * another worker held are tried again by sweeps at the end of the mailbox,
  * half a lease apart, and fail as `held-by-other` only after two hours.
  */
-import { queueDelayInSeconds, withRenewedLease, type StageMessage } from '../queues';
-import type { ImportableUnit, RunUnitRow, StoredUnit } from '../runs';
-import type { ArchivedEmail, ImportUnit, UnitResult } from '../stages';
+import { queueDelayInSeconds, withRenewedLease, type StageMessage } from '../platform/queues';
+import type { ImportableUnit, RunUnitRow, StoredUnit } from '../run/runs';
+import type { ArchivedEmail, ImportUnit, UnitResult } from '../model/stages';
 import { batchResult, forEachMessage, type MessageDone } from './batch';
 import type { ActivityContext, ConvertedBatch, ImportMessage, PlanImportResult, RunRef, StageBatchResult } from './types';
 

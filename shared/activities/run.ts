@@ -2,16 +2,16 @@
  * The run's own activities: begin (the run record and the slices or the
  * re-driven items), queue depths for the orchestrator, and finish (the report).
  */
-import { describeError } from '../errors';
-import { poisonLine } from '../housekeeping';
-import { eventLine, LogEvents } from '../logging';
-import { StageOrder, type StageName } from '../names';
-import { buildReport, failuresCsv, type RunReport } from '../report';
-import type { RunRecord } from '../runs';
-import type { SettleRunInput } from '../retention';
-import { beginRedrive } from '../redrive';
-import { advanceWatermarkAfterRun, watermarkStoreOf } from '../watermark';
-import { countSlices, sliceChunks } from '../window';
+import { describeError } from '../platform/errors';
+import { poisonLine } from '../run/housekeeping';
+import { eventLine, LogEvents } from '../platform/logging';
+import { StageOrder, type StageName } from '../app/names';
+import { buildReport, failuresCsv, type RunReport } from '../run/report';
+import type { RunRecord } from '../run/runs';
+import type { SettleRunInput } from '../stages/staging/retention';
+import { beginRedrive } from '../run/redrive';
+import { advanceWatermarkAfterRun, watermarkStoreOf } from '../run/watermark';
+import { countSlices, sliceChunks } from '../run/window';
 
 // Fetch messages are made and sent this many at a time, so even the longest window starts in bounded memory.
 const SLICES_PER_SEND = 500;
@@ -101,7 +101,7 @@ export async function finishRun({ deps, log }: ActivityContext, input: FinishRun
 }
 
 /**
- * Marks the run's blobs for the lifecycle rule (shared/retention.ts). A
+ * Marks the run's blobs for the lifecycle rule (shared/stages/staging/retention.ts). A
  * failure only keeps the blobs longer (an unmarked blob is never deleted), so
  * it is logged, not thrown: the report is what the run owes.
  */

@@ -4,9 +4,9 @@
  * aside with its reason, stages each valid item's media, and hands the
  * page's staged items to conversion as one batch.
  */
-import type { StagedItem } from '../item';
-import type { RunItemRow } from '../runs';
-import { withRenewedLease } from '../queues';
+import type { StagedItem } from '../model/item';
+import type { RunItemRow } from '../run/runs';
+import { withRenewedLease } from '../platform/queues';
 import { batchName, batchResult, forEachMessage, recordIdentity } from './batch';
 import { mapLimited } from './limit';
 import type { ActivityContext, RunRef, StageBatchResult, StagedBatch } from './types';

@@ -3,17 +3,17 @@
  * the ports they need, and their inputs and results (counts, never items).
  */
 import type { Readable } from 'node:stream';
-import type { Settings } from '../config';
-import type { Item, StagedItem } from '../item';
-import type { StageName } from '../names';
-import type { QueueDepth, StageQueue } from '../queues';
-import type { ReportCounts, RunReport } from '../report';
-import type { PoisonDepths } from '../housekeeping';
-import type { RetentionMarker } from '../retention';
-import type { RunRecord, RunStore } from '../runs';
-import type { StagingStore } from '../staging';
-import type { ArchivedEmail, ArchiveSource, ConvertResult, ItemRouting, MailboxImporter, RecordValidation } from '../stages';
-import type { WindowSlice } from '../window';
+import type { Settings } from '../app/config';
+import type { Item, StagedItem } from '../model/item';
+import type { StageName } from '../app/names';
+import type { QueueDepth, StageQueue } from '../platform/queues';
+import type { ReportCounts, RunReport } from '../run/report';
+import type { PoisonDepths } from '../run/housekeeping';
+import type { RetentionMarker } from '../stages/staging/retention';
+import type { RunRecord, RunStore } from '../run/runs';
+import type { StagingStore } from '../stages/staging/store';
+import type { ArchivedEmail, ArchiveSource, ConvertResult, ItemRouting, MailboxImporter, RecordValidation } from '../model/stages';
+import type { WindowSlice } from '../run/window';
 
 // ---- messages on the stage queues (claim checks, never payloads) -----------
 // Each names a batch: a slice of the window, a page of records, a batch of items, a step of a mailbox's chain.
@@ -106,7 +106,7 @@ export interface ActivityDependencies {
   importer(): MailboxImporter;
   /** Creates the queues, containers and tables when missing (once per process). */
   ensureStorage(): Promise<void>;
-  /** Marks a finished run's blobs for the storage lifecycle rule (shared/retention.ts); absent, nothing is marked. */
+  /** Marks a finished run's blobs for the storage lifecycle rule (shared/stages/staging/retention.ts); absent, nothing is marked. */
   retention?: RetentionMarker;
   /** How many messages wait in each poison queue (logged for the alerts); absent, not logged. */
   poisonDepths?(): Promise<PoisonDepths>;

@@ -5,16 +5,16 @@
  * `o2-archiver serve` and in tests a host with the local runner is put in
  * place with `useAppHost`, and the very same handlers run over it.
  */
-import { readSettings, type Settings } from '../config';
-import { createInfrastructure, type Infrastructure } from '../dependencies';
-import { ArchiverError } from '../errors';
-import { poisonQueueDepths, type HistoryPurger, type PoisonDepths } from '../housekeeping';
-import { createMappingStore, type MappingStore } from '../mapping';
-import { ContainerNames, OrchestratorNames } from '../names';
+import { readSettings, type Settings } from '../app/config';
+import { createInfrastructure, type Infrastructure } from '../app/root';
+import { ArchiverError } from '../platform/errors';
+import { poisonQueueDepths, type HistoryPurger, type PoisonDepths } from '../run/housekeeping';
+import { createMappingStore, type MappingStore } from '../stages/mapping';
+import { ContainerNames, OrchestratorNames } from '../app/names';
 import type { BlobPort } from '../activities';
-import type { RunStore } from '../runs';
-import { buildRunInput, newRunId, type RunStarter, type StartRunRequest, type StartedRun } from '../runStart';
-import { watermarkStoreOf, type WatermarkStore } from '../watermark';
+import type { RunStore } from '../run/runs';
+import { buildRunInput, newRunId, type RunStarter, type StartRunRequest, type StartedRun } from '../run/runStart';
+import { watermarkStoreOf, type WatermarkStore } from '../run/watermark';
 
 /**
  * The run starter of the HTTP API and the timer. It never hands out Durable's

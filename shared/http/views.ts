@@ -4,10 +4,10 @@
  * outcome rows while it runs) and summaries of recent runs.
  */
 import { RestError } from '@azure/data-tables';
-import { RunTableRows } from '../names';
-import { buildReport, type ReportCounts, type RunReport } from '../report';
+import { RunTableRows } from '../app/names';
+import { buildReport, type ReportCounts, type RunReport } from '../run/report';
 import type { BlobPort } from '../activities';
-import type { RunRecord, RunStore } from '../runs';
+import type { RunRecord, RunStore } from '../run/runs';
 
 export interface RunReadPorts {
   runs: RunStore;

@@ -4,11 +4,11 @@
  * force, or prints it.
  */
 import { readFile } from 'node:fs/promises';
-import { readSettings } from '../../../shared/config';
-import { ContainerNames } from '../../../shared/names';
-import { createStorageClients } from '../../../shared/storage';
-import { formatMappingCsv, parseMappingCsv, type MappingValidation } from '../../../shared/mapping/csv';
-import { createMappingStore } from '../../../shared/mapping/store';
+import { readSettings } from '../../../shared/app/config';
+import { ContainerNames } from '../../../shared/app/names';
+import { createStorageClients } from '../../../shared/platform/storage';
+import { formatMappingCsv, parseMappingCsv, type MappingValidation } from '../../../shared/stages/mapping/csv';
+import { createMappingStore } from '../../../shared/stages/mapping/store';
 import { allowOptions, dispatchSubcommand, usage, type ParsedArgs } from '../args';
 import type { Command, CommandIo } from '../main';
 

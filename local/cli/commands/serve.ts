@@ -9,10 +9,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { readSettings, type Settings } from '../../../shared/config';
+import { readSettings, type Settings } from '../../../shared/app/config';
 import { createAppHost, useAppHost } from '../../../shared/http/host';
-import { ContainerNames } from '../../../shared/names';
-import { createMappingStore } from '../../../shared/mapping';
+import { ContainerNames } from '../../../shared/app/names';
+import { createMappingStore } from '../../../shared/stages/mapping';
 import { createLocalRunner, type LocalRunner } from '../../runner';
 import { loadFunctionApp } from '../../driver/functionApp';
 import { startLocalHttpServer, type LocalHttpKeys, type LocalHttpServer } from '../../http/server';

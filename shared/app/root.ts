@@ -1,0 +1,156 @@
+/**
+ * The one place where activity dependencies are built: real clients pointed
+ * at Azure and Graph in production, at Azurite and the emulators locally,
+ * all from the same settings. The function entry points ask for them here.
+ */
+import type { Readable } from 'node:stream';
+import { readSettings, type Settings } from './config';
+import { createActivities, type Activities, type ActivityDependencies, type ActivityLog, type BlobPort, type RunQueues, type StageQueues } from '../activities';
+import { ContainerNames, StageOrder, TableNames, poisonQueueName, runQueueName, type StageName } from './names';
+import { StageQueue, type StageQueueOptions } from '../platform/queues';
+import { RunStore } from '../run/runs';
+import { createStorageClients, type StorageClients } from '../platform/storage';
+import { createStagingStore } from '../stages/staging/store';
+import { teleMessageSourceFromSettings, validateRecord } from '../stages/source';
+import { convertItem } from '../stages/convert';
+import { createMappingStore, createMailboxResolver } from '../stages/mapping';
+import { createGraphClient, createGraphDirectory } from '../platform/graph';
+import { createMailboxImporter, importerOptionsFromSettings } from '../stages/import';
+import { createLedger } from '../stages/import/ledger';
+import { poisonQueueDepths } from '../run/housekeeping';
+import { createRetentionMarker } from '../stages/staging/retention';
+import type { ArchiveSource, MailboxImporter, UserDirectory } from '../model/stages';
+
+export interface Infrastructure {
+  settings: Settings;
+  storage: StorageClients;
+  queues: RunQueues;
+  runs: RunStore;
+  blobs: BlobPort;
+}
+
+/** Storage-side plumbing shared by activities, starters and the CLI. */
+export function createInfrastructure(settings: Settings): Infrastructure {
+  const storage = createStorageClients(settings);
+  const queues = createRunQueues(storage, { visibilityTimeoutInSeconds: settings.QUEUE_VISIBILITY_TIMEOUT_SECONDS, maxDequeueCount: settings.MAX_DEQUEUE_COUNT });
+  const runs = new RunStore({ runs: storage.table(TableNames.runs), items: storage.table(TableNames.runItems), units: storage.table(TableNames.runUnits) });
+  const blobs: BlobPort = {
+    async putText(container, name, text, contentType, options = {}) {
+      const body = Buffer.from(text, 'utf8');
+      try {
+        await storage.container(ContainerNames[container]).getBlockBlobClient(name).upload(body, body.length, {
+          blobHTTPHeaders: { blobContentType: contentType },
+          ...(options.ifAbsent ? { conditions: { ifNoneMatch: '*' } } : {}),
+        });
+      } catch (error) {
+        // Written already: with ifAbsent, the first version stands.
+        if (!(options.ifAbsent && (error as { statusCode?: number }).statusCode === 409)) throw error;
+      }
+    },
+    async getText(container, name) {
+      return (await storage.container(ContainerNames[container]).getBlockBlobClient(name).downloadToBuffer()).toString('utf8');
+    },
+  };
+  return { settings, storage, queues, runs, blobs };
+}
+
+/** The stage queues of each run over the storage account (a run's queues are made at its begin, removed at its finish). */
+export function createRunQueues(storage: StorageClients, options: StageQueueOptions): RunQueues {
+  const byRun = new Map<string, StageQueues>();
+  const of = (runId: string): StageQueues => {
+    let queues = byRun.get(runId);
+    if (!queues) {
+      const stageQueue = <T>(stage: StageName) => new StageQueue<T>(storage.queue(runQueueName(stage, runId)), storage.queue(poisonQueueName(stage)), options);
+      queues = { fetch: stageQueue('fetch'), stage: stageQueue('stage'), convert: stageQueue('convert'), map: stageQueue('map'), import: stageQueue('import') };
+      byRun.set(runId, queues);
+    }
+    return queues;
+  };
+  return {
+    of,
+    async ensure(runId) {
+      await Promise.all(StageOrder.map((stage) => of(runId)[stage].ensure()));
+    },
+    async remove(runId) {
+      await Promise.all(StageOrder.map((stage) => of(runId)[stage].queue.deleteIfExists()));
+      byRun.delete(runId);
+    },
+  };
+}
+
+/** Creates every shared queue, container and table the app uses (idempotent); a run's own queues come with the run. */
+export async function ensureInfrastructure(infra: Infrastructure): Promise<void> {
+  await Promise.all([
+    ...StageOrder.map((stage) => infra.storage.queue(poisonQueueName(stage)).createIfNotExists()),
+    ...Object.values(ContainerNames).map((name) => infra.storage.container(name).createIfNotExists()),
+    infra.runs.ensure(),
+  ]);
+}
+
+/** The production dependencies of the activities, from settings. */
+export function createActivityDependencies(settings: Settings): Omit<ActivityDependencies, 'log'> {
+  const infra = createInfrastructure(settings);
+  const staging = createStagingStore(infra.storage.container(ContainerNames.staging));
+  let source: ArchiveSource | undefined;
+  let directory: UserDirectory | undefined;
+  let importer: MailboxImporter | undefined;
+  let graph: ReturnType<typeof createGraphClient> | undefined;
+  const graphClient = () => (graph ??= createGraphClient(settings));
+  const mapping = createMappingStore(infra.storage.container(ContainerNames.mapping), { defaultRegion: settings.DEFAULT_PHONE_REGION });
+  let ensured: Promise<void> | undefined;
+  return {
+    settings,
+    ensureStorage: () => (ensured ??= ensureInfrastructure(infra).catch((e) => {
+      ensured = undefined;
+      throw e;
+    })),
+    queues: infra.queues,
+    runs: infra.runs,
+    blobs: infra.blobs,
+    staging,
+    retention: createRetentionMarker({ staging: infra.storage.container(ContainerNames.staging), runs: infra.storage.container(ContainerNames.runs) }),
+    poisonDepths: () => poisonQueueDepths(infra.storage),
+    source: () => (source ??= teleMessageSourceFromSettings(settings)),
+    validateRecord,
+    convertItem: (staged, openMedia: (mediaId: string) => Promise<Readable>) =>
+      convertItem(staged, openMedia, {
+        maxItemBytes: settings.MAX_ITEM_BYTES,
+        displayTimeZone: settings.DISPLAY_TIME_ZONE,
+        defaultRegion: settings.DEFAULT_PHONE_REGION,
+      }),
+    router: async () =>
+      createMailboxResolver({
+        directory: (directory ??= createGraphDirectory(graphClient())),
+        mapping: await mapping.current(),
+        defaultRegion: settings.DEFAULT_PHONE_REGION,
+      }),
+    importer: () =>
+      (importer ??= createMailboxImporter({
+        graph: graphClient(),
+        ledger: createLedger(infra.storage.table(TableNames.ledger)),
+        staging,
+        options: importerOptionsFromSettings(settings),
+      })),
+  };
+}
+
+let shared: Omit<ActivityDependencies, 'log'> | undefined;
+let settingsInForce: Settings | undefined;
+
+/** Uses these settings instead of the environment's (the local stack and tests). */
+export function useSettings(settings: Settings): void {
+  settingsInForce = settings;
+  shared = undefined;
+}
+
+/** Uses these dependencies as they are (tests that wrap a client to make it fail). */
+export function useActivityDependencies(dependencies: Omit<ActivityDependencies, 'log'>): void {
+  settingsInForce = dependencies.settings;
+  shared = dependencies;
+}
+
+/** The activities, over dependencies built once per process, logging to `log`. */
+export function activities(log?: ActivityLog): Activities {
+  shared ??= createActivityDependencies(settingsInForce ?? readSettings());
+  return createActivities({ ...shared, log });
+}

@@ -1,0 +1,63 @@
+/**
+ * Starting a run: the decisions every starter (timer, HTTP, CLI, re-drive)
+ * shares, so that they differ only in how they reach the orchestration.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Settings } from '../app/config';
+import type { TimeWindow } from '../model/item';
+import { tuningFromSettings, type ArchiveRunInput } from './orchestration';
+import type { RunTrigger } from './runs';
+import { ArchiverError } from '../platform/errors';
+import { instanceIdForWindow, windowTooLong } from './window';
+
+export interface StartRunRequest {
+  trigger: RunTrigger;
+  window: TimeWindow;
+  /** Where reading starts; the window's start unless a settle period is read again. */
+  readFrom?: string;
+  redriveOf?: string;
+}
+
+export interface StartedRun {
+  runId: string;
+  instanceId: string;
+  /** started: a new instance; resumed: a dead process's instance taken over; restarted: a finished window run again. */
+  outcome: 'started' | 'resumed' | 'restarted';
+}
+
+/** Starts and looks up runs: Durable's client in Azure, the local driver elsewhere. */
+export interface RunStarter {
+  /** Starts the run of a window; throws a CONFLICT ArchiverError while that window is running. */
+  startRun(request: StartRunRequest): Promise<StartedRun>;
+  /** The orchestration's custom status and runtime state, when the instance exists. */
+  getInstance(instanceId: string): Promise<{ runtimeStatus: string; customStatus?: unknown; output?: unknown } | undefined>;
+}
+
+/** A run id apart from the instance id: sortable by start time, unique. */
+export function newRunId(now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `run-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * The orchestration input of a run. Refuses (BAD_WINDOW) a window longer than
+ * MAX_WINDOW_DAYS, whoever starts it: every starter checks it first for a clear
+ * answer, and this is the guard behind them. A re-drive reads no source, so it
+ * keeps its earlier run's window.
+ */
+export function buildRunInput(request: StartRunRequest, settings: Settings, runId: string): { instanceId: string; input: ArchiveRunInput } {
+  const tooLong = request.redriveOf ? undefined : windowTooLong(request.window, settings.MAX_WINDOW_DAYS);
+  if (tooLong) throw new ArchiverError('BAD_WINDOW', tooLong, { setting: 'MAX_WINDOW_DAYS' });
+  const instanceId = request.redriveOf ? `redrive-${request.redriveOf}` : instanceIdForWindow(request.window);
+  return {
+    instanceId,
+    input: {
+      runId,
+      trigger: request.trigger,
+      window: request.window,
+      readFrom: request.readFrom ?? request.window.from,
+      ...(request.redriveOf ? { redriveOf: request.redriveOf } : {}),
+      tuning: tuningFromSettings(settings),
+    },
+  };
+}
