@@ -3,7 +3,7 @@ import * as df from 'durable-functions';
 import { appHost } from '../shared/http/host';
 import { activityLog } from '../shared/platform/logging';
 import { TriggerNames } from '../shared/app/names';
-import { startScheduledRun, type ScheduledRunResult } from '../shared/run/watermark';
+import { startScheduledRun, type ScheduledRunResult } from '../shared/run/runStart';
 
 /**
  * The daily run (ARCHIVE_SCHEDULE, UTC): the window from the watermark to the

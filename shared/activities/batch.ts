@@ -8,7 +8,8 @@ import { itemKey, type ItemType } from '../model/item';
 import type { ReceivedBatch, StageMessage, StageQueue } from '../platform/queues';
 import type { RunItemRow, RunUnitRow } from '../run/runs';
 import type { ResolvedMailbox } from '../model/stages';
-import type { ActivityContext, BatchMessage, ConvertedBatch, StageBatchResult, StagedBatch } from './types';
+import type { BatchMessage, ConvertedBatch, StageBatchResult, StagedBatch } from '../run/messages';
+import type { ActivityContext } from './types';
 
 /** What finishing one message did: messages it sent on, items it carried. */
 export interface MessageDone {

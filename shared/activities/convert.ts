@@ -11,7 +11,8 @@ import type { RunItemRow } from '../run/runs';
 import { withRenewedLease } from '../platform/queues';
 import { batchName, batchResult, forEachMessage, poisonBatches } from './batch';
 import { mapLimited } from './limit';
-import type { ActivityContext, ConvertedBatch, ConvertedItem, RunRef, StageBatchResult, StagedBatch } from './types';
+import type { ConvertedBatch, ConvertedItem, RunRef, StageBatchResult, StagedBatch } from '../run/messages';
+import type { ActivityContext } from './types';
 
 /** Items converted at once: their media stream, so memory stays bounded by this, not by the batch. */
 const CONVERT_CONCURRENCY = 8;

@@ -7,7 +7,8 @@ import { describeError, isArchiverError } from '../platform/errors';
 import { withRenewedLease } from '../platform/queues';
 import { RetryBudgetExhaustedError } from '../platform/retry';
 import { batchResult, forEachMessage } from './batch';
-import type { ActivityContext, RunRef, StageBatchResult } from './types';
+import type { RunRef, StageBatchResult } from '../run/messages';
+import type { ActivityContext } from './types';
 
 /** Reads one slice of the run's window into staging; a slice the source cannot deliver becomes a run error naming it. */
 export async function fetchSlices(context: ActivityContext, { runId }: RunRef): Promise<StageBatchResult> {

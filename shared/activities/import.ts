@@ -15,7 +15,8 @@ import { queueDelayInSeconds, withRenewedLease, type StageMessage } from '../pla
 import type { ImportableUnit, RunUnitRow, StoredUnit } from '../run/runs';
 import type { ArchivedEmail, ImportUnit, UnitResult } from '../model/stages';
 import { batchResult, forEachMessage, type MessageDone } from './batch';
-import type { ActivityContext, ConvertedBatch, ImportMessage, PlanImportResult, RunRef, StageBatchResult } from './types';
+import type { ConvertedBatch, ImportMessage, PlanImportResult, RunRef, StageBatchResult } from '../run/messages';
+import type { ActivityContext } from './types';
 
 /** Units handed to the importer at once, between checks of the activity's time budget. */
 const IMPORT_STEP_UNITS = 32;

@@ -9,7 +9,8 @@ import type { NewUnit, RunItemRow } from '../run/runs';
 import type { ResolvedMailbox } from '../model/stages';
 import { withRenewedLease } from '../platform/queues';
 import { batchResult, forEachMessage, poisonBatches, unitRow } from './batch';
-import type { ActivityContext, ConvertedBatch, RunRef, StageBatchResult } from './types';
+import type { ConvertedBatch, RunRef, StageBatchResult } from '../run/messages';
+import type { ActivityContext } from './types';
 
 /** Converted batches taken at once by one mapping activity. */
 export const BATCHES_PER_MAP_ACTIVITY = 2;

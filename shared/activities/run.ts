@@ -15,7 +15,8 @@ import { countSlices, sliceChunks } from '../run/window';
 
 // Fetch messages are made and sent this many at a time, so even the longest window starts in bounded memory.
 const SLICES_PER_SEND = 500;
-import type { ActivityContext, BeginRunInput, BeginRunResult, FinishRunInput, FinishRunResult, QueueDepths, RunRef } from './types';
+import type { BeginRunInput, BeginRunResult, FinishRunInput, FinishRunResult, QueueDepths, RunRef } from '../run/messages';
+import type { ActivityContext } from './types';
 
 /** Creates the run's queues and record and puts one fetch message per slice of the read window (or the re-driven items on their queues). */
 export async function beginRun({ deps, log }: ActivityContext, input: BeginRunInput): Promise<BeginRunResult> {

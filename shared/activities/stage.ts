@@ -9,7 +9,8 @@ import type { RunItemRow } from '../run/runs';
 import { withRenewedLease } from '../platform/queues';
 import { batchName, batchResult, forEachMessage, recordIdentity } from './batch';
 import { mapLimited } from './limit';
-import type { ActivityContext, RunRef, StageBatchResult, StagedBatch } from './types';
+import type { RunRef, StageBatchResult, StagedBatch } from '../run/messages';
+import type { ActivityContext } from './types';
 
 /** Pages taken at once by one staging activity. */
 export const PAGES_PER_STAGE_ACTIVITY = 2;

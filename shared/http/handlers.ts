@@ -10,7 +10,7 @@ import { describeError, isArchiverError } from '../platform/errors';
 import { readBacklog } from '../run/backlog';
 import { failuresCsv } from '../run/report';
 import { redriveCandidates } from '../run/redrive';
-import type { ActivityLog } from '../activities';
+import type { ActivityLog } from '../platform/logging';
 import { HttpRoutes } from '../app/names';
 import type { AppHost } from './host';
 import { renderDashboard } from './dashboard';

@@ -11,7 +11,7 @@ import { ArchiverError } from '../platform/errors';
 import { poisonQueueDepths, type HistoryPurger, type PoisonDepths } from '../run/housekeeping';
 import { createMappingStore, type MappingStore } from '../stages/mapping';
 import { ContainerNames, OrchestratorNames } from '../app/names';
-import type { BlobPort } from '../activities';
+import type { BlobPort } from '../platform/storage';
 import type { RunStore } from '../run/runs';
 import { buildRunInput, newRunId, type RunStarter, type StartRunRequest, type StartedRun } from '../run/runStart';
 import { watermarkStoreOf, type WatermarkStore } from '../run/watermark';

@@ -6,7 +6,7 @@
 import { RestError } from '@azure/data-tables';
 import { RunTableRows } from '../app/names';
 import { buildReport, type ReportCounts, type RunReport } from '../run/report';
-import type { BlobPort } from '../activities';
+import type { BlobPort } from '../platform/storage';
 import type { RunRecord, RunStore } from '../run/runs';
 
 export interface RunReadPorts {

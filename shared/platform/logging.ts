@@ -2,7 +2,12 @@
  * Logs through the Functions logger (Application Insights in Azure). Never
  * message text or secrets; phone numbers are masked where they are logged.
  */
-import type { ActivityLog } from '../activities';
+/** Where an activity (or any domain module) logs: three levels, plain lines. */
+export interface ActivityLog {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
 
 /** The subset of InvocationContext that logging needs (kept structural: shared/ does not import the runtime). */
 export interface ContextLogger {

@@ -51,3 +51,10 @@ export const DEV_STORAGE =
   'AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;' +
   'BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;' +
   'TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;';
+
+/** A blob store for per-run working data (unit lists) and reports. */
+export interface BlobPort {
+  /** Writes a blob; with `ifAbsent` only when it does not exist yet (the first version stands). */
+  putText(container: 'runs' | 'reports', name: string, text: string, contentType: string, options?: { ifAbsent?: boolean }): Promise<void>;
+  getText(container: 'runs' | 'reports', name: string): Promise<string>;
+}

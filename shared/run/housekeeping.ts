@@ -6,7 +6,7 @@
  * the alert rules read whether or not a run happened today: the re-drive
  * backlog's oldest item and the poison queues' depths.
  */
-import type { ActivityLog } from '../activities';
+import type { ActivityLog } from '../platform/logging';
 import { readBacklog, type Backlog } from './backlog';
 import { describeError } from '../platform/errors';
 import { eventLine, LogEvents } from '../platform/logging';

@@ -14,7 +14,7 @@
  * last returns; the run yields each phase's new workers once, in one
  * `Task.all`. No round waits for the slowest activity of another.
  */
-import type { QueueDepths, StageBatchResult } from '../activities';
+import type { QueueDepths, StageBatchResult } from './messages';
 import type { RunTrigger } from './runs';
 import type { TimeWindow } from '../model/item';
 import { ActivityNames, StageOrder, type StageName } from '../app/names';

@@ -7,7 +7,9 @@
  * duplicate.
  */
 import { itemKey as keyOf } from '../model/item';
-import type { ActivityLog, BatchMessage, ConvertedBatch, ConvertedItem, StagedBatch, StagingPort } from '../activities';
+import type { ActivityLog } from '../platform/logging';
+import type { BatchMessage, ConvertedBatch, ConvertedItem, StagedBatch } from './messages';
+import type { StagingPort } from '../stages/staging/store';
 import type { StageQueue } from '../platform/queues';
 import type { RunItemRow, RunStore, RunUnitRow } from './runs';
 import type { StagedItem } from '../model/item';

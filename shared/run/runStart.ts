@@ -7,8 +7,10 @@ import type { Settings } from '../app/config';
 import type { TimeWindow } from '../model/item';
 import { tuningFromSettings, type ArchiveRunInput } from './orchestration';
 import type { RunTrigger } from './runs';
-import { ArchiverError } from '../platform/errors';
-import { instanceIdForWindow, windowTooLong } from './window';
+import { ArchiverError, isArchiverError } from '../platform/errors';
+import type { ActivityLog } from '../platform/logging';
+import type { WatermarkStore } from './watermark';
+import { instanceIdForWindow, scheduledWindow, windowTooLong } from './window';
 
 export interface StartRunRequest {
   trigger: RunTrigger;
@@ -60,4 +62,47 @@ export function buildRunInput(request: StartRunRequest, settings: Settings, runI
       tuning: tuningFromSettings(settings),
     },
   };
+}
+
+export interface ScheduledRunOptions {
+  now: Date;
+  starter: RunStarter;
+  watermarks: WatermarkStore;
+  settleHours: number;
+  /** MAX_WINDOW_DAYS: after a long outage the catch-up goes at most this many days per run. */
+  maxWindowDays: number;
+  log?: ActivityLog;
+}
+
+export type ScheduledRunResult =
+  | { started: StartedRun; window: { from: string; to: string }; readFrom: string }
+  | { skipped: 'up-to-date' | 'running'; detail: string };
+
+/**
+ * What the timer does: turns "now" and the watermark into a window (at most
+ * `maxWindowDays` long, so a catch-up after a long outage starts as small as
+ * any run and goes on run by run), read again `settleHours` behind the
+ * watermark, and starts it; a window already running is left to the run that
+ * has it.
+ */
+export async function startScheduledRun(options: ScheduledRunOptions): Promise<ScheduledRunResult> {
+  const watermark = await options.watermarks.get();
+  const plan = scheduledWindow(options.now, watermark?.at, options.settleHours, options.maxWindowDays);
+  if (!plan) {
+    const detail = `the watermark ${watermark?.at} is already at the start of today`;
+    options.log?.info(`timer: nothing to do: ${detail}`);
+    return { skipped: 'up-to-date', detail };
+  }
+  try {
+    const started = await options.starter.startRun({ trigger: 'timer', window: plan.window, readFrom: plan.readFrom });
+    options.log?.info(
+      `timer: run ${started.runId} (${started.outcome}) of ${plan.window.from} .. ${plan.window.to}, reading from ${plan.readFrom}; watermark ${watermark?.at ?? 'none'}`,
+    );
+    return { started, ...plan };
+  } catch (e) {
+    if (!isArchiverError(e, 'CONFLICT')) throw e;
+    // A start that finds the window running is not an error: the run that has it moves the watermark.
+    options.log?.warn(`timer: window ${plan.window.from} .. ${plan.window.to} is already running; not started again`);
+    return { skipped: 'running', detail: e.message };
+  }
 }

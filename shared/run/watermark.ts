@@ -11,12 +11,8 @@
  * move it back.
  */
 import { RestError, type TableClient } from '@azure/data-tables';
-import { isArchiverError } from '../platform/errors';
 import { RunTableRows } from '../app/names';
-import type { ActivityLog } from '../activities';
 import type { RunRecord, RunStatus, RunStore } from './runs';
-import type { RunStarter, StartedRun } from './runStart';
-import { scheduledWindow } from './window';
 
 export interface Watermark {
   /** ISO 8601 UTC: every timer window before this instant has been archived. */
@@ -114,47 +110,4 @@ export function movesWatermark(run: Pick<RunRecord, 'trigger'>, status: RunStatu
 export async function advanceWatermarkAfterRun(store: WatermarkStore, run: RunRecord, status: RunStatus): Promise<string | undefined> {
   if (!movesWatermark(run, status)) return undefined;
   return (await store.advance(run.window, run.runId))?.at;
-}
-
-export interface ScheduledRunOptions {
-  now: Date;
-  starter: RunStarter;
-  watermarks: WatermarkStore;
-  settleHours: number;
-  /** MAX_WINDOW_DAYS: after a long outage the catch-up goes at most this many days per run. */
-  maxWindowDays: number;
-  log?: ActivityLog;
-}
-
-export type ScheduledRunResult =
-  | { started: StartedRun; window: { from: string; to: string }; readFrom: string }
-  | { skipped: 'up-to-date' | 'running'; detail: string };
-
-/**
- * What the timer does: turns "now" and the watermark into a window (at most
- * `maxWindowDays` long, so a catch-up after a long outage starts as small as
- * any run and goes on run by run), read again `settleHours` behind the
- * watermark, and starts it; a window already running is left to the run that
- * has it.
- */
-export async function startScheduledRun(options: ScheduledRunOptions): Promise<ScheduledRunResult> {
-  const watermark = await options.watermarks.get();
-  const plan = scheduledWindow(options.now, watermark?.at, options.settleHours, options.maxWindowDays);
-  if (!plan) {
-    const detail = `the watermark ${watermark?.at} is already at the start of today`;
-    options.log?.info(`timer: nothing to do: ${detail}`);
-    return { skipped: 'up-to-date', detail };
-  }
-  try {
-    const started = await options.starter.startRun({ trigger: 'timer', window: plan.window, readFrom: plan.readFrom });
-    options.log?.info(
-      `timer: run ${started.runId} (${started.outcome}) of ${plan.window.from} .. ${plan.window.to}, reading from ${plan.readFrom}; watermark ${watermark?.at ?? 'none'}`,
-    );
-    return { started, ...plan };
-  } catch (e) {
-    if (!isArchiverError(e, 'CONFLICT')) throw e;
-    // A start that finds the window running is not an error: the run that has it moves the watermark.
-    options.log?.warn(`timer: window ${plan.window.from} .. ${plan.window.to} is already running; not started again`);
-    return { skipped: 'running', detail: e.message };
-  }
 }

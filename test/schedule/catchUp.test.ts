@@ -8,7 +8,7 @@ import { InvocationContext, type Timer } from '@azure/functions';
 import { archiveTimer } from '../../functions/archiveTimer';
 import { createAppHost, useAppHost, type AppHost } from '../../shared/http/host';
 import { checkBalance } from '../../shared/run/report';
-import type { ScheduledRunResult } from '../../shared/run/watermark';
+import type { ScheduledRunResult } from '../../shared/run/runStart';
 import { startTestStack, type TestStack } from '../support/stack';
 
 jest.setTimeout(300_000);

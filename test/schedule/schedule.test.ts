@@ -11,7 +11,7 @@ import { redriveHttp } from '../../functions/redriveHttp';
 import { readBacklog } from '../../shared/run/backlog';
 import { createAppHost, useAppHost, type AppHost } from '../../shared/http/host';
 import { checkBalance, type RunReport } from '../../shared/run/report';
-import type { ScheduledRunResult } from '../../shared/run/watermark';
+import type { ScheduledRunResult } from '../../shared/run/runStart';
 import { sampleDay, sampleTenant } from '../../local/sample';
 import { startTestStack, type TestStack } from '../support/stack';
 

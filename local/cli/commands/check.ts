@@ -10,7 +10,7 @@ import { teleMessageSourceFromSettings } from '../../../shared/stages/source';
 import { checkGraph } from '../../../shared/platform/graph';
 import { runCanary } from '../../../shared/stages/import/canary';
 import { allowOptions, optionalOption, usage } from '../args';
-import type { Command } from '../main';
+import type { Command } from '../command';
 
 export const checkCommand: Command = async (args, io) => {
   allowOptions(args, ['mailbox', 'canary']);

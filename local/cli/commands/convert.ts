@@ -9,7 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Command } from '../main';
+import type { Command } from '../command';
 import { allowOptions, requireOption, usage } from '../args';
 import { readSettings } from '../../../shared/app/config';
 import { describeError, isArchiverError } from '../../../shared/platform/errors';

@@ -10,7 +10,7 @@ import { createStorageClients } from '../../../shared/platform/storage';
 import { formatMappingCsv, parseMappingCsv, type MappingValidation } from '../../../shared/stages/mapping/csv';
 import { createMappingStore } from '../../../shared/stages/mapping/store';
 import { allowOptions, dispatchSubcommand, usage, type ParsedArgs } from '../args';
-import type { Command, CommandIo } from '../main';
+import type { Command, CommandIo } from '../command';
 
 const SUBCOMMANDS = 'validate <file.csv> [--json] | upload <file.csv> | show [--json]';
 

@@ -9,7 +9,7 @@ import { failuresCsv } from '../../../shared/run/report';
 import { createLocalRunner } from '../../runner';
 import { exitCodeFor, progressPrinter, progressSink, summaryLines } from '../../progress';
 import { allowOptions, parseInstant, optionalOption, requireOption, usage } from '../args';
-import type { Command } from '../main';
+import type { Command } from '../command';
 import { windowTooLong } from '../../../shared/run/window';
 
 export const runCommand: Command = async (args, io) => {

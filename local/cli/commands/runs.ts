@@ -10,7 +10,7 @@ import { formatAge, readBacklog } from '../../../shared/run/backlog';
 import { watermarkStoreOf } from '../../../shared/run/watermark';
 import { loadReport, recentRuns } from '../../../shared/http/views';
 import { allowOptions, dispatchSubcommand, optionalOption, usage, type ParsedArgs } from '../args';
-import type { Command, CommandIo } from '../main';
+import type { Command, CommandIo } from '../command';
 
 const SUBCOMMANDS = 'list [--limit N] [--json] | show <runId> [--format json|csv]';
 

@@ -19,7 +19,7 @@ import { startLocalHttpServer, type LocalHttpKeys, type LocalHttpServer } from '
 import { startLocalStack, type LocalStack } from '../../stack';
 import { findProjectRoot } from '../../sample';
 import { allowOptions, optionalOption, usage } from '../args';
-import type { Command } from '../main';
+import type { Command } from '../command';
 
 export interface ServeOptions {
   settings: Settings;

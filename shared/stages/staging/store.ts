@@ -52,6 +52,12 @@ const SHA256_METADATA = 'sha256';
 /** Why a media file was not what its descriptor promised. */
 class MediaMismatch extends Error {}
 
+/** The staging store as the activities use it. */
+export type StagingPort = Pick<
+  StagingStore,
+  'putRawPage' | 'readRawPage' | 'putInvalidRecord' | 'stageItem' | 'openMedia' | 'putItemBlob' | 'putBatch' | 'readBatch' | 'reopenItem'
+>;
+
 /** Builds the staging store over one blob container (ContainerNames.staging in the app). */
 export function createStagingStore(container: ContainerClient): StagingStore {
   const itemPrefix = (key: string) => `items/${key}`;
