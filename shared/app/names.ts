@@ -2,7 +2,6 @@
  * Every activity, queue, container and table name in one place, so that no
  * name is ever repeated as a string literal (the durable-js samples do this).
  */
-import { createHash } from 'node:crypto';
 
 export const OrchestratorNames = {
   archiveRun: 'archiveRunOrchestrator',
@@ -36,18 +35,6 @@ export const StageOrder: readonly StageName[] = ['fetch', 'stage', 'convert', 'm
 /** A stage's poison queue, shared by all runs: messages that failed more often than the dequeue limit. */
 export function poisonQueueName(stage: StageName): string {
   return `${QueueNames[stage]}-poison`;
-}
-
-/**
- * A run's own queue for a stage, `o2-<stage>-<run id>`: lower-case letters,
- * digits and single hyphens, at most 63 characters (Azure's rules); a long
- * run id is cut and told apart by a hash of it.
- */
-export function runQueueName(stage: StageName, runId: string): string {
-  let key = runId.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
-  const room = 63 - QueueNames[stage].length - 1;
-  if (key.length > room || key.length === 0) key = `${key.slice(0, room - 9).replace(/-+$/, '')}-${createHash('sha256').update(runId).digest('hex').slice(0, 8)}`.replace(/^-/, '');
-  return `${QueueNames[stage]}-${key}`;
 }
 
 export const ContainerNames = {

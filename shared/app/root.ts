@@ -6,8 +6,8 @@
 import type { Readable } from 'node:stream';
 import { readSettings, type Settings } from './config';
 import { createActivities, type Activities, type ActivityDependencies, type ActivityLog, type BlobPort, type RunQueues, type StageQueues } from '../activities';
-import { ContainerNames, StageOrder, TableNames, poisonQueueName, runQueueName, type StageName } from './names';
-import { StageQueue, type StageQueueOptions } from '../platform/queues';
+import { ContainerNames, StageOrder, TableNames, poisonQueueName, type StageName } from './names';
+import { StageQueue, runQueueName, type StageQueueOptions } from '../platform/queues';
 import { RunStore } from '../run/runs';
 import { createStorageClients, type StorageClients } from '../platform/storage';
 import { createStagingStore } from '../stages/staging/store';

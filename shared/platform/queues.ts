@@ -3,7 +3,9 @@
  * visibility timeout), complete what was done, renew a long lease, and move
  * messages that failed too often to the stage's poison queue.
  */
+import { createHash } from 'node:crypto';
 import type { QueueClient } from '@azure/storage-queue';
+import { QueueNames, type StageName } from '../app/names';
 
 export interface StageMessage<T> {
   body: T;
@@ -130,4 +132,16 @@ export async function withRenewedLease<T, R>(
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * A run's own queue for a stage, `o2-<stage>-<run id>`: lower-case letters,
+ * digits and single hyphens, at most 63 characters (Azure's rules); a long
+ * run id is cut and told apart by a hash of it.
+ */
+export function runQueueName(stage: StageName, runId: string): string {
+  let key = runId.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  const room = 63 - QueueNames[stage].length - 1;
+  if (key.length > room || key.length === 0) key = `${key.slice(0, room - 9).replace(/-+$/, '')}-${createHash('sha256').update(runId).digest('hex').slice(0, 8)}`.replace(/^-/, '');
+  return `${QueueNames[stage]}-${key}`;
 }
