@@ -15,7 +15,7 @@ import { countSlices, sliceChunks } from '../run/window';
 
 // Fetch messages are made and sent this many at a time, so even the longest window starts in bounded memory.
 const SLICES_PER_SEND = 500;
-import type { BeginRunInput, BeginRunResult, FinishRunInput, FinishRunResult, QueueDepths, RunRef } from '../run/messages';
+import type { BeginRunInput, BeginRunResult, FinishRunInput, FinishRunResult, QueueDepths, QueueDepthsInput, RunRef } from '../run/messages';
 import type { ActivityContext } from './types';
 
 /** Creates the run's queues and record and puts one fetch message per slice of the read window (or the re-driven items on their queues). */
@@ -54,7 +54,7 @@ export async function beginRun({ deps, log }: ActivityContext, input: BeginRunIn
 }
 
 /** How much of the run's work waits (or is leased) in its stage queues: all of them, or the `stages` asked for. */
-export async function queueDepths({ deps }: ActivityContext, { runId, stages }: RunRef & { stages?: StageName[] }): Promise<Partial<QueueDepths>> {
+export async function queueDepths({ deps }: ActivityContext, { runId, stages }: QueueDepthsInput): Promise<Partial<QueueDepths>> {
   const queues = deps.queues.of(runId);
   const entries = await Promise.all((stages ?? StageOrder).map(async (stage) => [stage, await queues[stage].depth()] as const));
   return Object.fromEntries(entries) as Partial<QueueDepths>;

@@ -80,6 +80,9 @@ export interface BeginRunResult {
 
 export interface RunRef { runId: string }
 
+/** Which of the run's stage queues to measure (all when absent). */
+export interface QueueDepthsInput extends RunRef { stages?: StageName[] }
+
 export interface StageBatchResult {
   /** Messages taken from the queue. */
   taken: number;

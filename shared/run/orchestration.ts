@@ -17,7 +17,7 @@
 import type { QueueDepths, StageBatchResult } from './messages';
 import type { RunTrigger } from './runs';
 import type { TimeWindow } from '../model/item';
-import { ActivityNames, StageOrder, type StageName } from '../app/names';
+import { StageOrder, type StageName } from '../app/names';
 import type { Settings } from '../app/config';
 
 /** Knobs the starter reads from settings, since the orchestrators may not read them themselves. */
@@ -80,25 +80,8 @@ export interface StageWorkerTotals extends StageProgress {
   units: number;
 }
 
-/** The activity that does each stage's work. */
-export const StageActivities: Record<StageName, string> = {
-  fetch: ActivityNames.fetchSlices,
-  stage: ActivityNames.stageItems,
-  convert: ActivityNames.convertItems,
-  map: ActivityNames.mapItems,
-  import: ActivityNames.importMailboxes,
-};
-
 /** The stages whose work drains before the import starts. */
 export const DrainStages: readonly StageName[] = ['fetch', 'stage', 'convert', 'map'];
-
-/** Retry policy of every activity call (durable-functions RetryOptions fields). */
-export const activityRetry = {
-  firstRetryIntervalInMilliseconds: 2000,
-  maxNumberOfAttempts: 5,
-  backoffCoefficient: 2,
-  maxRetryIntervalInMilliseconds: 60_000,
-} as const;
 
 /** Tuning from settings, fixed into the orchestration's input at start. */
 export function tuningFromSettings(settings: Settings): RunTuning {
