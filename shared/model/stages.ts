@@ -2,10 +2,11 @@
  * The typed seams between the stage modules: what each stage hands the next.
  * Each stage module (source, staging, convert, mapping, import, ledger,
  * report) implements its side of these; the activities in
- * shared/activities.ts wire them to the stage queues.
+ * shared/activities/ wire them to the stage queues.
  */
 import type { Readable } from 'node:stream';
 import type { Item, ItemType, StagedItem, TimeWindow } from './item';
+import type { FailureReason } from '../platform/reasons';
 
 // ---- source ------------------------------------------------------------
 
@@ -39,7 +40,7 @@ export type RecordValidation =
 
 export type StageItemResult =
   | { ok: true; staged: StagedItem }
-  | { ok: false; reason: 'media-missing' | 'media-checksum-mismatch'; detail: string };
+  | { ok: false; reason: Extract<FailureReason, 'media-missing' | 'media-checksum-mismatch'>; detail: string };
 
 /** Names of the blobs kept beside a staged item: the archival record. */
 export type ItemBlobName = 'message.eml';
@@ -89,7 +90,7 @@ export interface ArchivedEmail {
 
 export type ConvertResult =
   | { ok: true; email: ArchivedEmail; eml: Readable }
-  | { ok: false; reason: 'too-large' | 'conversion-error'; detail: string };
+  | { ok: false; reason: Extract<FailureReason, 'too-large' | 'conversion-error'>; detail: string };
 
 // ---- mapping -----------------------------------------------------------
 
@@ -131,8 +132,8 @@ export interface ImportUnit {
 
 export type UnitResult =
   | { itemKey: string; outcome: 'imported' | 'duplicate'; graphMessageId?: string }
-  | { itemKey: string; outcome: 'partial'; reason: 'attachment-refused'; detail: string; graphMessageId?: string }
-  | { itemKey: string; outcome: 'failed'; reason: 'mailbox-not-found' | 'graph-error' | string; detail: string }
+  | { itemKey: string; outcome: 'partial'; reason: Extract<FailureReason, 'attachment-refused'>; detail: string; graphMessageId?: string }
+  | { itemKey: string; outcome: 'failed'; reason: FailureReason; detail: string }
   /** Not final: another worker holds the unit (or took it over); its outcome decides, so the unit is tried again later. */
   | { itemKey: string; outcome: 'held'; detail: string };
 

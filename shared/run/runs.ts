@@ -9,6 +9,7 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import type { ItemType, TimeWindow } from '../model/item';
 import type { ArchivedEmail } from '../model/stages';
+import type { FailureReason } from '../platform/reasons';
 import { isStatus, listAll, odataQuote, safeKey, submitAll } from '../platform/tables';
 
 export type RunTrigger = 'timer' | 'http' | 'cli' | 'redrive';
@@ -36,7 +37,7 @@ export interface RunItemRow {
   itemId: string | null;
   type: ItemType | 'unknown';
   outcome?: ItemOutcome;
-  reason?: string;
+  reason?: FailureReason;
   detail?: string;
   unmappedNumbers?: string[];
   /** The stage message that claimed the item for this run (redeliveries of it may go on). */
@@ -54,7 +55,7 @@ export interface RunUnitRow {
   itemId: string;
   type: ItemType;
   outcome: UnitOutcome;
-  reason?: string;
+  reason?: FailureReason;
   detail?: string;
 }
 
@@ -162,7 +163,7 @@ function itemRowOf(itemKey: string, e: ItemEntity): RunItemRow {
     itemId: e.itemId ? e.itemId : null,
     type: e.type as RunItemRow['type'],
     outcome: e.outcome as ItemOutcome | undefined,
-    reason: e.reason,
+    reason: e.reason as FailureReason | undefined,
     detail: e.detail,
     unmappedNumbers: e.unmappedNumbers ? (JSON.parse(e.unmappedNumbers) as string[]) : undefined,
     claimedBy: e.claimedBy,
@@ -175,7 +176,7 @@ function unitRowOf(e: UnitEntity): RunUnitRow {
   return defined({
     mailboxId: e.mailboxId, mailbox: e.mailbox, itemKey: e.itemKey, itemId: e.itemId, type: e.type as RunUnitRow['type'],
     // An outcome Merge writes '' over an earlier reason: '' is no reason.
-    outcome: e.outcome as UnitOutcome, reason: e.reason || undefined, detail: e.detail || undefined,
+    outcome: e.outcome as UnitOutcome, reason: (e.reason || undefined) as FailureReason | undefined, detail: e.detail || undefined,
   }) as RunUnitRow;
 }
 

@@ -16,6 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Settings } from '../../app/config';
+import type { FailureReason } from '../../platform/reasons';
 import { describeError, isArchiverError } from '../../platform/errors';
 import type { GraphClient } from '../../platform/graph/client';
 import { createFolderResolver } from '../../platform/graph/mailbox';
@@ -99,7 +100,7 @@ interface ToRecord {
 /** Rounds of removing handed-over copies before a unit is recorded. */
 const RECORD_ROUNDS = 10;
 
-function failed(unit: ImportUnit, reason: string, detail: string): UnitResult {
+function failed(unit: ImportUnit, reason: FailureReason, detail: string): UnitResult {
   return { itemKey: unit.itemKey, outcome: 'failed', reason, detail };
 }
 
