@@ -1,7 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { handle, dashboardUnmasked } from '../shared/http/handlers';
-import { appHost } from '../shared/http/host';
+import { appHost } from '../shared/app/root';
 import { activityLog } from '../shared/platform/logging';
 import { HttpRoutes, TriggerNames } from '../shared/app/names';
 

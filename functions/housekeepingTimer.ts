@@ -1,7 +1,7 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import * as df from 'durable-functions';
 import { runHousekeeping, type HousekeepingResult } from '../shared/run/housekeeping';
-import { appHost } from '../shared/http/host';
+import { appHost } from '../shared/app/root';
 import { activityLog } from '../shared/platform/logging';
 import { TriggerNames } from '../shared/app/names';
 

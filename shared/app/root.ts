@@ -1,7 +1,11 @@
 /**
- * The one place where activity dependencies are built: real clients pointed
- * at Azure and Graph in production, at Azurite and the emulators locally,
- * all from the same settings. The function entry points ask for them here.
+ * The composition root: the one place that reads the settings (once per
+ * process) and builds every dependency from them: the activities'
+ * (`activities`), and the host of the HTTP and timer triggers (`appHost`),
+ * over one storage infrastructure. Real clients pointed at Azure and Graph in
+ * production, at Azurite and the emulators locally; the domain modules take
+ * option bags in their own terms, and only this module turns settings into
+ * them. The function entry points ask for what they need here.
  */
 import type { Readable } from 'node:stream';
 import { readSettings, type Settings } from './config';
@@ -15,9 +19,11 @@ import { teleMessageSourceFromSettings, validateRecord } from '../stages/source'
 import { convertItem } from '../stages/convert';
 import { createMappingStore, createMailboxResolver } from '../stages/mapping';
 import { createGraphClient, createGraphDirectory } from '../platform/graph';
-import { createMailboxImporter, importerOptionsFromSettings } from '../stages/import';
+import { createMailboxImporter, type MailboxImporterOptions } from '../stages/import';
 import { createLedger } from '../stages/import/ledger';
 import { poisonQueueDepths } from '../run/housekeeping';
+import { watermarkStoreOf } from '../run/watermark';
+import { durableRunStarter, type AppHost, type AppRunStarter, type DurableClientLike } from '../http/host';
 import { createRetentionMarker } from '../stages/staging/retention';
 import type { ArchiveSource, MailboxImporter, UserDirectory } from '../model/stages';
 
@@ -88,8 +94,7 @@ export async function ensureInfrastructure(infra: Infrastructure): Promise<void>
 }
 
 /** The production dependencies of the activities, from settings. */
-export function createActivityDependencies(settings: Settings): Omit<ActivityDependencies, 'log'> {
-  const infra = createInfrastructure(settings);
+export function createActivityDependencies(settings: Settings, infra: Infrastructure = createInfrastructure(settings)): Omit<ActivityDependencies, 'log'> {
   const staging = createStagingStore(infra.storage.container(ContainerNames.staging));
   let source: ArchiveSource | undefined;
   let directory: UserDirectory | undefined;
@@ -134,23 +139,94 @@ export function createActivityDependencies(settings: Settings): Omit<ActivityDep
   };
 }
 
-let shared: Omit<ActivityDependencies, 'log'> | undefined;
+/** The importer's options as the settings give them. */
+export function importerOptionsFromSettings(settings: Settings): MailboxImporterOptions {
+  const timeScale = settings.RETRY_TIME_SCALE;
+  return {
+    folderName: settings.ARCHIVE_FOLDER_NAME,
+    importMode: settings.GRAPH_IMPORT_MODE,
+    maxConcurrentPerMailbox: settings.GRAPH_MAX_CONCURRENT_PER_MAILBOX,
+    timeScale,
+    leaseInMs: settings.IMPORT_LEASE_SECONDS * 1000 * timeScale,
+    lookupSettleInMs: settings.GRAPH_LOOKUP_SETTLE_SECONDS * 1000 * timeScale,
+  };
+}
+
+// ---- what this process runs on: settings read once, one infrastructure, the activities' dependencies, the triggers' host
+
 let settingsInForce: Settings | undefined;
+let infraInForce: Infrastructure | undefined;
+let shared: Omit<ActivityDependencies, 'log'> | undefined;
+let hostInForce: AppHost | undefined;
+
+/** The app's settings, read from the environment and validated once per process (or the ones put in place). */
+export function appSettings(): Settings {
+  return (settingsInForce ??= readSettings());
+}
+
+/** The storage plumbing of this process, built once over the settings. */
+function infrastructure(): Infrastructure {
+  return (infraInForce ??= createInfrastructure(appSettings()));
+}
 
 /** Uses these settings instead of the environment's (the local stack and tests). */
 export function useSettings(settings: Settings): void {
   settingsInForce = settings;
+  infraInForce = undefined;
   shared = undefined;
 }
 
 /** Uses these dependencies as they are (tests that wrap a client to make it fail). */
 export function useActivityDependencies(dependencies: Omit<ActivityDependencies, 'log'>): void {
   settingsInForce = dependencies.settings;
+  infraInForce = undefined;
   shared = dependencies;
 }
 
 /** The activities, over dependencies built once per process, logging to `log`. */
 export function activities(log?: ActivityLog): Activities {
-  shared ??= createActivityDependencies(settingsInForce ?? readSettings());
+  shared ??= createActivityDependencies(appSettings(), infrastructure());
   return createActivities({ ...shared, log });
+}
+
+/** Puts a host in place for every trigger (the local server and tests); `undefined` goes back to Azure's. */
+export function useAppHost(host: AppHost | undefined): void {
+  hostInForce = host;
+}
+
+/** Builds a host over an infrastructure and a starter. */
+export function createAppHost(infra: Infrastructure, starter: AppRunStarter, now: () => Date = () => new Date()): AppHost {
+  return {
+    settings: infra.settings,
+    starter,
+    runs: infra.runs,
+    blobs: infra.blobs,
+    mapping: createMappingStore(infra.storage.container(ContainerNames.mapping), { defaultRegion: infra.settings.DEFAULT_PHONE_REGION }),
+    watermarks: watermarkStoreOf(infra.runs, now),
+    poisonDepths: () => poisonQueueDepths(infra.storage),
+    now,
+  };
+}
+
+/** The host of the HTTP and timer triggers for this invocation: the one put in place, else Azure's over the invocation's Durable client. */
+export function appHost(durableClient: () => DurableClientLike): AppHost {
+  if (hostInForce) return hostInForce;
+  // Storage clients are built once per process; the Durable client belongs to the invocation.
+  const infra = infrastructure();
+  // Built on first use, so triggers that never start a run need no Durable client binding.
+  let starter: AppRunStarter | undefined;
+  const durable = () => (starter ??= durableRunStarter(durableClient(), infra.settings));
+  const host = createAppHost(infra, {
+    startRun: (request) => durable().startRun(request),
+    getInstance: (instanceId) => durable().getInstance(instanceId),
+  });
+  // Only the housekeeping timer calls it, and only it binds a Durable client for it.
+  host.history = {
+    purgeInstanceHistoryBy(filter) {
+      const client = durableClient();
+      if (!client.purgeInstanceHistoryBy) throw new TypeError('this Durable client cannot purge instance history');
+      return client.purgeInstanceHistoryBy(filter);
+    },
+  };
+  return host;
 }

@@ -18,7 +18,6 @@ import type { QueueDepths, StageBatchResult } from './messages';
 import type { RunTrigger } from './runs';
 import type { TimeWindow } from '../model/item';
 import { StageOrder, type StageName } from '../app/names';
-import type { Settings } from '../app/config';
 
 /** Knobs the starter reads from settings, since the orchestrators may not read them themselves. */
 export interface RunTuning {
@@ -82,16 +81,6 @@ export interface StageWorkerTotals extends StageProgress {
 
 /** The stages whose work drains before the import starts. */
 export const DrainStages: readonly StageName[] = ['fetch', 'stage', 'convert', 'map'];
-
-/** Tuning from settings, fixed into the orchestration's input at start. */
-export function tuningFromSettings(settings: Settings): RunTuning {
-  return {
-    workersPerStage: settings.MAX_PARALLEL_ACTIVITIES,
-    importWorkers: Math.max(1, Math.ceil(settings.IMPORT_MAX_MAILBOXES / settings.IMPORT_MAILBOXES_PER_ACTIVITY)),
-    pollIntervalInSeconds: Math.max(1, Math.min(30, Math.round(settings.QUEUE_VISIBILITY_TIMEOUT_SECONDS / 10))),
-    callsPerExecution: 50,
-  };
-}
 
 /** A fresh run's progress. */
 export function initialProgress(): RunProgress {

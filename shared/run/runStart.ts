@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Settings } from '../app/config';
 import type { TimeWindow } from '../model/item';
-import { tuningFromSettings, type ArchiveRunInput } from './orchestration';
+import type { ArchiveRunInput, RunTuning } from './orchestration';
 import type { RunTrigger } from './runs';
 import { ArchiverError, isArchiverError } from '../platform/errors';
 import type { ActivityLog } from '../platform/logging';
@@ -39,6 +39,16 @@ export interface RunStarter {
 export function newRunId(now: Date): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `run-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Tuning from settings, fixed into the orchestration's input at start. */
+export function tuningFromSettings(settings: Settings): RunTuning {
+  return {
+    workersPerStage: settings.MAX_PARALLEL_ACTIVITIES,
+    importWorkers: Math.max(1, Math.ceil(settings.IMPORT_MAX_MAILBOXES / settings.IMPORT_MAILBOXES_PER_ACTIVITY)),
+    pollIntervalInSeconds: Math.max(1, Math.min(30, Math.round(settings.QUEUE_VISIBILITY_TIMEOUT_SECONDS / 10))),
+    callsPerExecution: 50,
+  };
 }
 
 /**

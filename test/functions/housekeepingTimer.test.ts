@@ -14,7 +14,8 @@ import { startAzurite, type AzuriteHandle } from '../../local/azurite';
 import { readSettings } from '../../shared/app/config';
 import { createInfrastructure, ensureInfrastructure, type Infrastructure } from '../../shared/app/root';
 import { FINISHED_RUNTIME_STATES, historyPurgeFilter, type HistoryPurgeFilter } from '../../shared/run/housekeeping';
-import { createAppHost, useAppHost, type AppHost } from '../../shared/http/host';
+import { createAppHost, useAppHost } from '../../shared/app/root';
+import type { AppHost } from '../../shared/http/host';
 import { poisonQueueName } from '../../shared/app/names';
 import { LogEvents, parseEventLine } from '../../shared/platform/logging';
 

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { readSettings, type Settings } from '../../../shared/app/config';
-import { createAppHost, useAppHost } from '../../../shared/http/host';
+import { createAppHost, useAppHost } from '../../../shared/app/root';
 import { ContainerNames } from '../../../shared/app/names';
 import { createMappingStore } from '../../../shared/stages/mapping';
 import { createLocalRunner, type LocalRunner } from '../../runner';

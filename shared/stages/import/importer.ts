@@ -15,7 +15,6 @@
  *   unit is `held` (the holder's outcome decides), never failed.
  */
 import { randomUUID } from 'node:crypto';
-import type { Settings } from '../../app/config';
 import type { FailureReason } from '../../platform/reasons';
 import { describeError, isArchiverError } from '../../platform/errors';
 import type { GraphClient } from '../../platform/graph/client';
@@ -62,19 +61,6 @@ export interface MailboxImporterDeps {
   ledger: Ledger;
   staging: ImportStaging;
   options: MailboxImporterOptions;
-}
-
-/** The importer's options as the settings give them. */
-export function importerOptionsFromSettings(settings: Settings): MailboxImporterOptions {
-  const timeScale = settings.RETRY_TIME_SCALE;
-  return {
-    folderName: settings.ARCHIVE_FOLDER_NAME,
-    importMode: settings.GRAPH_IMPORT_MODE,
-    maxConcurrentPerMailbox: settings.GRAPH_MAX_CONCURRENT_PER_MAILBOX,
-    timeScale,
-    leaseInMs: settings.IMPORT_LEASE_SECONDS * 1000 * timeScale,
-    lookupSettleInMs: settings.GRAPH_LOOKUP_SETTLE_SECONDS * 1000 * timeScale,
-  };
 }
 
 /** Graph codes with which a mailbox (not an item in it) is unknown. */

@@ -1,5 +1,5 @@
 /** Importing units into mailboxes, exactly once: the importer, the message JSON, the pacing. */
-export { createMailboxImporter, importerOptionsFromSettings, hasAllAttachments } from './importer';
+export { createMailboxImporter, hasAllAttachments } from './importer';
 export type { MailboxImporterDeps, MailboxImporterOptions, ImportStaging, ImportLogEvent } from './importer';
 export {
   buildMessage,
