@@ -25,9 +25,6 @@ export {
 } from './store';
 export {
   createMailboxResolver,
-  createStaticDirectory,
   type MailboxResolver,
   type MailboxResolverOptions,
-  type StaticDirectory,
-  type StaticDirectoryUser,
 } from './resolve';
