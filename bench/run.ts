@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { startLocalStack } from '../local/stack';
 import { createLocalRunner } from '../local/runner';
 import { registeredFunctions } from '../local/driver/functionsCore';
-import { ContainerNames } from '../shared/app/names';
+import { ContainerNames } from '../shared/platform/names';
 import { createMappingStore } from '../shared/stages/mapping';
 import { convertItem } from '../shared/stages/convert';
 import { validateRecord } from '../shared/stages/source';

@@ -7,8 +7,8 @@
  */
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
-import { OrchestratorNames } from '../shared/app/names';
-import { activityCaller, activityRetryOptions } from '../shared/run/activityCalls';
+import { OrchestratorNames } from '../shared/platform/names';
+import { activityCaller, activityRetryOptions } from '../shared/activities/calls';
 import {
   addWorkers,
   customStatus,

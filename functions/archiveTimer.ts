@@ -2,7 +2,7 @@ import { app, type InvocationContext, type Timer } from '@azure/functions';
 import * as df from 'durable-functions';
 import { appHost } from '../shared/app/root';
 import { activityLog } from '../shared/platform/logging';
-import { TriggerNames } from '../shared/app/names';
+import { TriggerNames } from '../shared/platform/names';
 import { startScheduledRun, type ScheduledRunResult } from '../shared/run/runStart';
 
 /**

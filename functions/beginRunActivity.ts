@@ -1,6 +1,6 @@
 import * as df from 'durable-functions';
 import type { InvocationContext } from '@azure/functions';
-import { ActivityNames } from '../shared/app/names';
+import { ActivityNames } from '../shared/platform/names';
 import { activities } from '../shared/app/root';
 import { activityLog } from '../shared/platform/logging';
 import type { BeginRunInput, BeginRunResult } from '../shared/activities';

@@ -3,7 +3,7 @@ import * as df from 'durable-functions';
 import { handle, dashboard } from '../shared/http/handlers';
 import { appHost } from '../shared/app/root';
 import { activityLog } from '../shared/platform/logging';
-import { HttpRoutes, TriggerNames } from '../shared/app/names';
+import { HttpRoutes, TriggerNames } from '../shared/platform/names';
 
 /** GET /api/dashboard: the dashboard page, phone numbers masked (in full only at /api/unmasked/dashboard, admin key). */
 export async function dashboardHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

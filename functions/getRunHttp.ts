@@ -3,7 +3,7 @@ import * as df from 'durable-functions';
 import { handle, getRun } from '../shared/http/handlers';
 import { appHost } from '../shared/app/root';
 import { activityLog } from '../shared/platform/logging';
-import { HttpRoutes, TriggerNames } from '../shared/app/names';
+import { HttpRoutes, TriggerNames } from '../shared/platform/names';
 
 /** GET /api/runs/{runId}: the run's report, live while it runs (?format=csv: its failures CSV; 404 for an unknown run). */
 export async function getRunHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

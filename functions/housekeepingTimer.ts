@@ -3,7 +3,7 @@ import * as df from 'durable-functions';
 import { runHousekeeping, type HousekeepingResult } from '../shared/run/housekeeping';
 import { appHost } from '../shared/app/root';
 import { activityLog } from '../shared/platform/logging';
-import { TriggerNames } from '../shared/app/names';
+import { TriggerNames } from '../shared/platform/names';
 
 /**
  * The daily housekeeping (HOUSEKEEPING_SCHEDULE, UTC): purges the Durable

@@ -3,7 +3,7 @@ import * as df from 'durable-functions';
 import { handle, listRuns } from '../shared/http/handlers';
 import { appHost } from '../shared/app/root';
 import { activityLog } from '../shared/platform/logging';
-import { HttpRoutes, TriggerNames } from '../shared/app/names';
+import { HttpRoutes, TriggerNames } from '../shared/platform/names';
 
 /** GET /api/runs: recent runs with their counts, the re-drive backlog and the watermark. */
 export async function listRunsHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

@@ -3,7 +3,7 @@ import * as df from 'durable-functions';
 import { handle, listRunsUnmasked } from '../shared/http/handlers';
 import { appHost } from '../shared/app/root';
 import { activityLog } from '../shared/platform/logging';
-import { HttpRoutes, TriggerNames } from '../shared/app/names';
+import { HttpRoutes, TriggerNames } from '../shared/platform/names';
 
 /** GET /api/unmasked/runs: recent runs, the re-drive backlog and the watermark, phone numbers in full; admin key only. */
 export async function listRunsUnmaskedHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

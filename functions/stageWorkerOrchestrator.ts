@@ -7,8 +7,8 @@
  */
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
-import { OrchestratorNames } from '../shared/app/names';
-import { activityCaller, activityRetryOptions, StageActivities } from '../shared/run/activityCalls';
+import { OrchestratorNames } from '../shared/platform/names';
+import { activityCaller, activityRetryOptions, StageActivities } from '../shared/activities/calls';
 import { addResult, emptyTotals, workerDone, workerStatus, type StageWorkerInput } from '../shared/run/orchestration';
 
 const retry = activityRetryOptions(df.RetryOptions);

@@ -115,7 +115,7 @@ param stagedRetentionDays int = 90
 @minValue(1)
 param reportRetentionDays int = 730
 
-// The app's settings (docs/settings.md), with the defaults of shared/app/config.ts.
+// The app's settings (docs/settings.md), with the defaults of shared/platform/config.ts.
 // Change them here or later in the function app's configuration.
 
 @description('GRAPH_BASE_URL: Microsoft Graph (a national cloud\'s Graph host where applicable).')
@@ -187,7 +187,7 @@ var actionGroupName = '${baseName}-alerts-${suffix}'
 var deploymentContainerName = 'app-package'
 var useGraphSecret = graphCredential == 'clientSecret'
 
-// The names of shared/app/names.ts. The app does not create them in Azure, so they are created here.
+// The names of shared/platform/names.ts. The app does not create them in Azure, so they are created here.
 var appContainers = [
   'staging'
   'reports'

@@ -3,9 +3,9 @@
  * activities, driven by the local durable driver against whatever the
  * settings point at (Azurite and the emulators, or real services).
  */
-import { readSettings, type Settings } from '../shared/app/config';
+import { readSettings, type Settings } from '../shared/platform/config';
 import { createInfrastructure, ensureInfrastructure, useSettings, type Infrastructure } from '../shared/app/root';
-import { OrchestratorNames, TableNames } from '../shared/app/names';
+import { OrchestratorNames, TableNames } from '../shared/platform/names';
 import type { ArchiveRunInput } from '../shared/run/orchestration';
 import type { RunReport } from '../shared/run/report';
 import { buildRunInput, newRunId, type RunStarter, type StartRunRequest, type StartedRun } from '../shared/run/runStart';

@@ -3,7 +3,7 @@
  * over; a window is bounded by MAX_WINDOW_DAYS; the longest allowed window is
  * sliced in bounded chunks; the timer's window after an outage is bounded too.
  */
-import { readSettings } from '../shared/app/config';
+import { readSettings } from '../shared/platform/config';
 import { buildRunInput } from '../shared/run/runStart';
 import { countSlices, parseInstant, scheduledWindow, sliceChunks, sliceWindow, windowTooLong } from '../shared/run/window';
 

@@ -3,7 +3,7 @@
  * positionals in order, and the instant rule of cli.md (a bare date is
  * midnight UTC).
  */
-import { ArchiverError } from '../../shared/platform/errors';
+import { ArchiverError } from '../../shared/model/errors';
 import { parseInstant as parseIsoInstant } from '../../shared/run/window';
 
 export interface ParsedArgs {

@@ -10,7 +10,7 @@ import { parseArgs, usage } from './args';
 import type { Command, CommandIo } from './command';
 
 export type { Command, CommandIo } from './command';
-import { isArchiverError, describeError } from '../../shared/platform/errors';
+import { isArchiverError, describeError } from '../../shared/model/errors';
 
 /** The command modules, loaded on demand so that one command's dependencies never slow another. */
 const commands: Record<string, () => Promise<Command>> = {

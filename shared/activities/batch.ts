@@ -3,7 +3,7 @@
  * leave failures for redelivery, and turn poisoned messages into outcomes.
  */
 import { createHash } from 'node:crypto';
-import { describeError } from '../platform/errors';
+import { describeError } from '../model/errors';
 import { itemKey, type ItemType } from '../model/item';
 import type { ReceivedBatch, StageMessage, StageQueue } from '../platform/queues';
 import type { RunItemRow, RunUnitRow } from '../run/runs';

@@ -4,7 +4,7 @@
  * .eml; the batch's emails (as data, for mapping and the Graph import) go on
  * as one converted batch.
  */
-import { describeError, isArchiverError } from '../platform/errors';
+import { describeError, isArchiverError } from '../model/errors';
 import { isTransient } from '../platform/tables';
 import { itemKey } from '../model/item';
 import type { RunItemRow } from '../run/runs';

@@ -3,7 +3,7 @@
  * page; each page's raw records go to a blob and one claim check per page to
  * the stage queue.
  */
-import { describeError, isArchiverError } from '../platform/errors';
+import { describeError, isArchiverError } from '../model/errors';
 import { withRenewedLease } from '../platform/queues';
 import { RetryBudgetExhaustedError } from '../platform/retry';
 import { batchResult, forEachMessage } from './batch';

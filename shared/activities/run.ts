@@ -2,10 +2,10 @@
  * The run's own activities: begin (the run record and the slices or the
  * re-driven items), queue depths for the orchestrator, and finish (the report).
  */
-import { describeError } from '../platform/errors';
+import { describeError } from '../model/errors';
 import { poisonLine } from '../run/housekeeping';
 import { eventLine, LogEvents } from '../platform/logging';
-import { StageOrder, type StageName } from '../app/names';
+import { StageOrder, type StageName } from '../platform/names';
 import { buildReport, failuresCsv, type RunReport } from '../run/report';
 import type { RunRecord } from '../run/runs';
 import type { SettleRunInput } from '../stages/staging/retention';

@@ -4,7 +4,7 @@
  * they exchange and their inputs and results are in shared/run/messages.ts.
  */
 import type { Readable } from 'node:stream';
-import type { Settings } from '../app/config';
+import type { Settings } from '../platform/config';
 import type { Item, StagedItem } from '../model/item';
 import type { PoisonDepths } from '../run/housekeeping';
 import type { RetentionMarker } from '../stages/staging/retention';

@@ -8,9 +8,9 @@
  * them. The function entry points ask for what they need here.
  */
 import type { Readable } from 'node:stream';
-import { readSettings, type Settings } from './config';
+import { readSettings, type Settings } from '../platform/config';
 import { createActivities, type Activities, type ActivityDependencies, type ActivityLog, type BlobPort, type RunQueues, type StageQueues } from '../activities';
-import { ContainerNames, StageOrder, TableNames, poisonQueueName, type StageName } from './names';
+import { ContainerNames, StageOrder, TableNames, poisonQueueName, type StageName } from '../platform/names';
 import { StageQueue, runQueueName, type StageQueueOptions } from '../platform/queues';
 import { RunStore } from '../run/runs';
 import { createStorageClients, type StorageClients } from '../platform/storage';

@@ -6,12 +6,12 @@
  * before a handler runs (by the Functions host in Azure, by the local server
  * under `o2-archiver serve`).
  */
-import { describeError, isArchiverError } from '../platform/errors';
+import { describeError, isArchiverError } from '../model/errors';
 import { readBacklog } from '../run/backlog';
 import { failuresCsv } from '../run/report';
 import { redriveCandidates } from '../run/redrive';
 import type { ActivityLog } from '../platform/logging';
-import { HttpRoutes } from '../app/names';
+import { HttpRoutes } from '../platform/names';
 import type { AppHost } from './host';
 import { renderDashboard } from './dashboard';
 import { loadReport, noteAcceptedRun, recentRuns } from './views';

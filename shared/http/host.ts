@@ -6,11 +6,11 @@
  * `o2-archiver serve` and in tests a host with the local runner is put in
  * place with `useAppHost`, and the very same handlers run over it.
  */
-import type { Settings } from '../app/config';
-import { ArchiverError } from '../platform/errors';
+import type { Settings } from '../platform/config';
+import { ArchiverError } from '../model/errors';
 import type { HistoryPurger, PoisonDepths } from '../run/housekeeping';
 import type { MappingStore } from '../stages/mapping';
-import { OrchestratorNames } from '../app/names';
+import { OrchestratorNames } from '../platform/names';
 import type { BlobPort } from '../platform/storage';
 import type { RunStore } from '../run/runs';
 import { buildRunInput, newRunId, type RunStarter, type StartRunRequest, type StartedRun } from '../run/runStart';

@@ -4,7 +4,7 @@
  * outcome rows while it runs) and summaries of recent runs.
  */
 import { RestError } from '@azure/data-tables';
-import { RunTableRows } from '../app/names';
+import { RunTableRows } from '../platform/names';
 import { buildReport, type ReportCounts, type RunReport } from '../run/report';
 import type { BlobPort } from '../platform/storage';
 import type { RunRecord, RunStore } from '../run/runs';

@@ -6,7 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Item, ItemType, StagedItem, TimeWindow } from './item';
-import type { FailureReason } from '../platform/reasons';
+import type { FailureReason } from './reasons';
 
 // ---- source ------------------------------------------------------------
 

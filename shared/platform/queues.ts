@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { QueueClient } from '@azure/storage-queue';
-import { QueueNames, type StageName } from '../app/names';
+import { QueueNames, type StageName } from './names';
 
 export interface StageMessage<T> {
   body: T;

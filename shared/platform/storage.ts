@@ -6,7 +6,7 @@ import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { TableClient } from '@azure/data-tables';
 import { DefaultAzureCredential } from '@azure/identity';
-import { storageConnection, type Settings } from '../app/config';
+import { storageConnection, type Settings } from './config';
 
 export interface StorageClients {
   blobs: BlobServiceClient;

@@ -8,9 +8,9 @@
  */
 import type { ActivityLog } from '../platform/logging';
 import { readBacklog, type Backlog } from './backlog';
-import { describeError } from '../platform/errors';
+import { describeError } from '../model/errors';
 import { eventLine, LogEvents } from '../platform/logging';
-import { poisonQueueName, StageOrder } from '../app/names';
+import { poisonQueueName, StageOrder } from '../platform/names';
 import type { RunStore } from './runs';
 import type { StorageClients } from '../platform/storage';
 

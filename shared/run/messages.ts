@@ -6,7 +6,7 @@
  * it and never each other.
  */
 import type { Item, StagedItem } from '../model/item';
-import type { StageName } from '../app/names';
+import type { StageName } from '../platform/names';
 import type { QueueDepth, StageQueue } from '../platform/queues';
 import type { ReportCounts, RunReport } from './report';
 import type { RunRecord } from './runs';

@@ -17,7 +17,7 @@
 import type { QueueDepths, StageBatchResult } from './messages';
 import type { RunTrigger } from './runs';
 import type { TimeWindow } from '../model/item';
-import { StageOrder, type StageName } from '../app/names';
+import { StageOrder, type StageName } from '../platform/names';
 
 /** Knobs the starter reads from settings, since the orchestrators may not read them themselves. */
 export interface RunTuning {

@@ -25,7 +25,7 @@ export interface ReportFailure {
   itemId: string | null;
   type: ItemType | 'unknown';
   mailbox: string | null;
-  /** One of the registry's reasons (shared/platform/reasons.ts), as the outcome row recorded it. */
+  /** One of the registry's reasons (shared/model/reasons.ts), as the outcome row recorded it. */
   reason: string;
   detail: string;
 }

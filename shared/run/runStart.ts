@@ -3,11 +3,11 @@
  * shares, so that they differ only in how they reach the orchestration.
  */
 import { randomBytes } from 'node:crypto';
-import type { Settings } from '../app/config';
+import type { Settings } from '../platform/config';
 import type { TimeWindow } from '../model/item';
 import type { ArchiveRunInput, RunTuning } from './orchestration';
 import type { RunTrigger } from './runs';
-import { ArchiverError, isArchiverError } from '../platform/errors';
+import { ArchiverError, isArchiverError } from '../model/errors';
 import type { ActivityLog } from '../platform/logging';
 import type { WatermarkStore } from './watermark';
 import { instanceIdForWindow, scheduledWindow, windowTooLong } from './window';

@@ -9,7 +9,7 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import type { ItemType, TimeWindow } from '../model/item';
 import type { ArchivedEmail } from '../model/stages';
-import type { FailureReason } from '../platform/reasons';
+import type { FailureReason } from '../model/reasons';
 import { isStatus, listAll, odataQuote, safeKey, submitAll } from '../platform/tables';
 
 export type RunTrigger = 'timer' | 'http' | 'cli' | 'redrive';

@@ -11,7 +11,7 @@
  * move it back.
  */
 import { RestError, type TableClient } from '@azure/data-tables';
-import { RunTableRows } from '../app/names';
+import { RunTableRows } from '../platform/names';
 import type { RunRecord, RunStatus, RunStore } from './runs';
 
 export interface Watermark {

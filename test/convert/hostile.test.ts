@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import libmime from 'libmime';
 import { convertItem } from '../../shared/stages/convert';
-import { isArchiverError } from '../../shared/platform/errors';
+import { isArchiverError } from '../../shared/model/errors';
 import type { Item, MediaDescriptor } from '../../shared/model/item';
 import type { ArchivedEmail } from '../../shared/model/stages';
 import { inlineOpener, lines, OPTIONS, parse, rawHeaders, readAll, sha256, stage } from './support';

@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { convertItem, verifiedMediaStream } from '../../shared/stages/convert';
-import { ArchiverError, isArchiverError } from '../../shared/platform/errors';
+import { ArchiverError, isArchiverError } from '../../shared/model/errors';
 import type { Item, MediaDescriptor, MediaOpener } from '../../shared/model/item';
 import { OPTIONS, parse, readAll, sha256, stage } from './support';
 

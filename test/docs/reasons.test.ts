@@ -1,11 +1,11 @@
 /**
  * docs/operations.md lists exactly the failure reasons of the registry
- * (shared/platform/reasons.ts), in the table an operator reads beside the
+ * (shared/model/reasons.ts), in the table an operator reads beside the
  * failures CSV.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { FailureReasons, isFailureReason } from '../../shared/platform/reasons';
+import { FailureReasons, isFailureReason } from '../../shared/model/reasons';
 import { PROJECT_ROOT } from '../support/stack';
 
 /** The first column of the table whose header is `| reason | meaning | what to do |`. */

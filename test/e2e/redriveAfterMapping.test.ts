@@ -3,7 +3,7 @@
  * reported unmapped with its numbers, stays staged, and a re-drive after a
  * mapping upload that covers it imports it once (and only once).
  */
-import { ContainerNames } from '../../shared/app/names';
+import { ContainerNames } from '../../shared/platform/names';
 import { createMappingStore } from '../../shared/stages/mapping';
 import { checkBalance } from '../../shared/run/report';
 import { startTestStack, SAMPLE_WINDOW, type TestStack } from '../support/stack';

@@ -11,12 +11,12 @@ import path from 'node:path';
 import { InvocationContext, type Timer } from '@azure/functions';
 import { housekeepingTimer } from '../../functions/housekeepingTimer';
 import { startAzurite, type AzuriteHandle } from '../../local/azurite';
-import { readSettings } from '../../shared/app/config';
+import { readSettings } from '../../shared/platform/config';
 import { createInfrastructure, ensureInfrastructure, type Infrastructure } from '../../shared/app/root';
 import { FINISHED_RUNTIME_STATES, historyPurgeFilter, type HistoryPurgeFilter } from '../../shared/run/housekeeping';
 import { createAppHost, useAppHost } from '../../shared/app/root';
 import type { AppHost } from '../../shared/http/host';
-import { poisonQueueName } from '../../shared/app/names';
+import { poisonQueueName } from '../../shared/platform/names';
 import { LogEvents, parseEventLine } from '../../shared/platform/logging';
 
 describe('historyPurgeFilter', () => {

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startGraphEmulator, type GraphEmulator, type RuntimeOptions } from '../../local/emulators/graph';
 import { CANARY_CHECKS, runCanary, type CanaryCheckName, type CanaryResult } from '../../shared/stages/import/canary';
-import type { Settings } from '../../shared/app/config';
+import type { Settings } from '../../shared/platform/config';
 import { testSettings } from '../support/storage';
 import { users } from '../emulators/graph/fixtures';
 

@@ -3,10 +3,11 @@
  * kept by a test: functions/ only registers and delegates; shared/ knows
  * neither the Functions runtime, durable-functions nor local/; the
  * orchestrators load nothing that does I/O or reads the clock; no import
- * cycles. The checker is shown failing on a small made-up house first.
+ * cycles; the folders of shared/ import only downwards. The checker is shown
+ * failing on a small made-up house first.
  */
 import { PROJECT_ROOT } from '../support/stack';
-import { functionsOnlyRegisterAndDelegate, importCycles, orchestratorsDoNoIo, parseFile, readHouse, sharedKnowsNoRuntime, type House } from './rules';
+import { functionsOnlyRegisterAndDelegate, importCycles, orchestratorsDoNoIo, parseFile, readHouse, sharedKnowsNoRuntime, sharedLayersPointDown, type House } from './rules';
 
 /** A made-up house from file texts, parsed as the real one is. */
 function houseOf(files: Record<string, string>): House {
@@ -98,6 +99,19 @@ describe('the house rules checker', () => {
     });
     expect(importCycles(house)).toEqual([['shared/a.ts', 'shared/b.ts', 'shared/c.ts'], ['shared/e.ts']]);
   });
+
+  it('finds a shared/ folder importing one above it, and a file in no folder', () => {
+    const house = houseOf({
+      'shared/top/root.ts': "import { low } from '../low/low';\nexport const root = low;\n",
+      'shared/low/low.ts': "import type { Root } from '../top/types';\nexport const low: Root = 1;\n",
+      'shared/top/types.ts': 'export type Root = number;\n',
+      'shared/loose.ts': 'export const loose = 1;\n',
+    });
+    expect(sharedLayersPointDown(house, ['top', 'low']).sort()).toEqual([
+      'shared/loose.ts is in no folder of shared/ (top, low)',
+      'shared/low/low.ts (low) imports shared/top/types.ts (top), a folder above it',
+    ]);
+  });
 });
 
 describe('the house keeps its rules', () => {
@@ -122,5 +136,9 @@ describe('the house keeps its rules', () => {
 
   it('has no import cycles', () => {
     expect(importCycles(house)).toEqual([]);
+  });
+
+  it('the folders of shared/ import only themselves and the folders below them', () => {
+    expect(sharedLayersPointDown(house)).toEqual([]);
   });
 });

@@ -244,3 +244,25 @@ export function importCycles(house: House): string[][] {
   for (const v of Object.keys(house).sort()) if (!indices.has(v)) connect(v);
   return cycles;
 }
+
+/** The folders of shared/, top to bottom: each imports only itself and those below it (docs/architecture.md, "Modules"). */
+export const SHARED_LAYERS = ['app', 'http', 'activities', 'run', 'stages', 'platform', 'model'] as const;
+
+/** Rule 5: an import in shared/ goes to its own folder or one below it; a file outside the folders is named as such. */
+export function sharedLayersPointDown(house: House, layers: readonly string[] = SHARED_LAYERS): string[] {
+  const broken: string[] = [];
+  const layerOf = (file: string) => file.split('/')[1];
+  for (const [name, file] of Object.entries(house).filter(([n]) => n.startsWith('shared/'))) {
+    const from = layers.indexOf(layerOf(name));
+    if (from < 0) {
+      broken.push(`${name} is in no folder of shared/ (${layers.join(', ')})`);
+      continue;
+    }
+    for (const edge of file.imports) {
+      if (!edge.target?.startsWith('shared/') || !edge.target.endsWith('.ts')) continue;
+      const to = layers.indexOf(layerOf(edge.target));
+      if (to < from) broken.push(`${name} (${layerOf(name)}) imports ${edge.target} (${layerOf(edge.target)}), a folder above it`);
+    }
+  }
+  return broken;
+}

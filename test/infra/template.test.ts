@@ -12,7 +12,7 @@ import path from 'node:path';
 import { runFinishedLine } from '../../shared/activities/run';
 import { backlogLine, poisonLine } from '../../shared/run/housekeeping';
 import { LogEvents, parseEventLine } from '../../shared/platform/logging';
-import { ContainerNames, QueueNames, RetentionTag, StageOrder, poisonQueueName } from '../../shared/app/names';
+import { ContainerNames, QueueNames, RetentionTag, StageOrder, poisonQueueName } from '../../shared/platform/names';
 import { itemPrefix, runPrefixes, RUN_MARGIN_IN_MS } from '../../shared/stages/staging/retention';
 import type { RunStatus } from '../../shared/run/runs';
 import { blankStringsAndComments, declaration, objectKeys, readBicep, resources } from '../support/bicep';
@@ -183,7 +183,7 @@ describe('infra/main.bicep: Application Insights and storage', () => {
     expect(declaration(bicep, 'var', 'roles')).toContain("monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'");
   });
 
-  it('creates the containers and queues shared/app/names.ts names', () => {
+  it('creates the containers and queues shared/platform/names.ts names', () => {
     const containers = [...declaration(bicep, 'var', 'appContainers').matchAll(/'([^']+)'/g)].map((m) => m[1]);
     expect(containers.sort()).toEqual(Object.values(ContainerNames).sort());
     const queues = [...declaration(bicep, 'var', 'stageQueues').matchAll(/'([^']+)'/g)].map((m) => m[1]);

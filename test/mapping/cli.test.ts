@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { main, type CommandIo } from '../../local/cli/main';
-import { ContainerNames } from '../../shared/app/names';
+import { ContainerNames } from '../../shared/platform/names';
 import { createMappingStore } from '../../shared/stages/mapping/store';
 import { testStorage } from '../support/storage';
 

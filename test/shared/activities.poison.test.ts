@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startAzurite, type AzuriteHandle } from '../../local/azurite';
-import { readSettings } from '../../shared/app/config';
+import { readSettings } from '../../shared/platform/config';
 import { createActivities } from '../../shared/activities';
 import { createActivityDependencies } from '../../shared/app/root';
 import { buildReport, checkBalance } from '../../shared/run/report';

@@ -3,8 +3,8 @@
  * refuses a wrong input), and the call schedules the activity under its
  * registered name and the retry policy, handing back what the runtime sends.
  */
-import { ActivityNames } from '../../shared/app/names';
-import { activityCaller, activityRetry, activityRetryOptions, StageActivities } from '../../shared/run/activityCalls';
+import { ActivityNames } from '../../shared/platform/names';
+import { activityCaller, activityRetry, activityRetryOptions, StageActivities } from '../../shared/activities/calls';
 
 class FakeRetryOptions {
   backoffCoefficient?: number;

@@ -10,7 +10,7 @@
 import { ContainerClient } from '@azure/storage-blob';
 import { beginRedrive } from '../../shared/run/redrive';
 import { itemKey } from '../../shared/model/item';
-import { ContainerNames, RetentionTag } from '../../shared/app/names';
+import { ContainerNames, RetentionTag } from '../../shared/platform/names';
 import { createRetentionMarker, isSettled, itemPrefix, SETTLED_AT_METADATA } from '../../shared/stages/staging/retention';
 import { RunStore } from '../../shared/run/runs';
 import { createStagingStore } from '../../shared/stages/staging/store';

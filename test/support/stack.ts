@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { ContainerNames } from '../../shared/app/names';
+import { ContainerNames } from '../../shared/platform/names';
 import { createMappingStore } from '../../shared/stages/mapping';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
 import { createLocalRunner, type LocalRunner } from '../../local/runner';

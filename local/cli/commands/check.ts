@@ -4,8 +4,8 @@
  * `o2-archiver check --canary <mailbox>`: proves on the tenant each Graph
  * behaviour the import relies on (shared/stages/import/canary.ts), and nothing else.
  */
-import { readSettings, requireSettings } from '../../../shared/app/config';
-import { describeError, isArchiverError } from '../../../shared/platform/errors';
+import { readSettings, requireSettings } from '../../../shared/platform/config';
+import { describeError, isArchiverError } from '../../../shared/model/errors';
 import { teleMessageSourceFromSettings } from '../../../shared/stages/source';
 import { checkGraph } from '../../../shared/platform/graph';
 import { runCanary } from '../../../shared/stages/import/canary';

@@ -4,8 +4,8 @@
  * force, or prints it.
  */
 import { readFile } from 'node:fs/promises';
-import { readSettings } from '../../../shared/app/config';
-import { ContainerNames } from '../../../shared/app/names';
+import { readSettings } from '../../../shared/platform/config';
+import { ContainerNames } from '../../../shared/platform/names';
 import { createStorageClients } from '../../../shared/platform/storage';
 import { formatMappingCsv, parseMappingCsv, type MappingValidation } from '../../../shared/stages/mapping/csv';
 import { createMappingStore } from '../../../shared/stages/mapping/store';

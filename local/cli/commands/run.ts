@@ -4,7 +4,7 @@
  * orchestrator and activities as in Azure, driven locally.
  */
 import { writeFileSync } from 'node:fs';
-import { readSettings, requireSettings } from '../../../shared/app/config';
+import { readSettings, requireSettings } from '../../../shared/platform/config';
 import { failuresCsv } from '../../../shared/run/report';
 import { createLocalRunner } from '../../runner';
 import { exitCodeFor, progressPrinter, progressSink, summaryLines } from '../../progress';

@@ -3,7 +3,7 @@
  * recent runs with their counts, or one run's report (the stored one once
  * finished, live from the outcome rows while it runs).
  */
-import { readSettings } from '../../../shared/app/config';
+import { readSettings } from '../../../shared/platform/config';
 import { createInfrastructure } from '../../../shared/app/root';
 import { failuresCsv } from '../../../shared/run/report';
 import { formatAge, readBacklog } from '../../../shared/run/backlog';

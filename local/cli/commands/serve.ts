@@ -9,9 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { readSettings, type Settings } from '../../../shared/app/config';
+import { readSettings, type Settings } from '../../../shared/platform/config';
 import { createAppHost, useAppHost } from '../../../shared/app/root';
-import { ContainerNames } from '../../../shared/app/names';
+import { ContainerNames } from '../../../shared/platform/names';
 import { createMappingStore } from '../../../shared/stages/mapping';
 import { createLocalRunner, type LocalRunner } from '../../runner';
 import { loadFunctionApp } from '../../driver/functionApp';

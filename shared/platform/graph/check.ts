@@ -3,8 +3,8 @@
  * folder list. Only a call proves access: with Exchange RBAC for Applications
  * an app may hold Mail.ReadWrite and still be scoped away from a mailbox.
  */
-import type { Settings } from '../../app/config';
-import { describeError } from '../errors';
+import type { Settings } from '../config';
+import { describeError } from '../../model/errors';
 import { createGraphClient, type GraphClient, type GraphClientOptions } from './client';
 import { isGraphRequestError } from './errors';
 import { odataString, q, seg } from './mailbox';

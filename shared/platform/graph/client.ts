@@ -17,8 +17,8 @@ import {
   ManagedIdentityCredential,
   type TokenCredential,
 } from '@azure/identity';
-import { isLocalUrl, type Settings } from '../../app/config';
-import { ArchiverError, isArchiverError } from '../errors';
+import { isLocalUrl, type Settings } from '../config';
+import { ArchiverError, isArchiverError } from '../../model/errors';
 import { backoffDelayInMs, graphRetry, RetryBudgetExhaustedError, withRetry, type RetryProfile } from '../retry';
 import { classifyGraphError, statusOf, toGraphRequestError } from './errors';
 import { createHttpTransport, NodeHttpMessageHandler, type HttpSend } from './http';

@@ -4,7 +4,7 @@
  * error the rest of the connector sees, carrying the HTTP status and Graph's
  * own error code for the run report's `detail`.
  */
-import { ArchiverError, type ErrorCode } from '../errors';
+import { ArchiverError, type ErrorCode } from '../../model/errors';
 import { parseRetryAfter, RetryBudgetExhaustedError, type RetryDecision } from '../retry';
 
 /** Statuses that a later attempt can change; 429 and 503 carry Retry-After. */

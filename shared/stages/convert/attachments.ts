@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { detectExtension } from 'nodemailer/lib/mime-funcs';
 import type { Item, MediaDescriptor, MediaOpener } from '../../model/item';
 import type { ArchivedAttachment } from '../../model/stages';
-import { ArchiverError } from '../../platform/errors';
+import { ArchiverError } from '../../model/errors';
 
 /** Longest file name kept, in characters (file systems stop at 255 bytes). */
 const MAX_FILE_NAME_LENGTH = 120;

@@ -4,7 +4,7 @@
  */
 import type { MediaOpener, StagedItem } from '../../model/item';
 import type { ConvertResult } from '../../model/stages';
-import { describeError } from '../../platform/errors';
+import { describeError } from '../../model/errors';
 import { composeEml } from './compose';
 import { describeArchivedEmail } from './describe';
 import type { ConvertOptions } from './options';

@@ -14,8 +14,8 @@
  * leave it in Deleted Items), whatever happened before.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Settings } from '../../app/config';
-import { describeError } from '../../platform/errors';
+import type { Settings } from '../../platform/config';
+import { describeError } from '../../model/errors';
 import { itemKey as keyOfItem } from '../../model/item';
 import {
   buildMessage,

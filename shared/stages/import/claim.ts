@@ -6,7 +6,7 @@
  * request needs: a worker that lost the unit (it stalled, or lost storage for
  * longer than the lease) learns so before its next write, never after it.
  */
-import { ArchiverError } from '../../platform/errors';
+import { ArchiverError } from '../../model/errors';
 import type { ClaimResult, Ledger, LedgerEntry } from './ledger';
 
 /** Thrown by a held unit's writes once another worker holds or finished the unit. */

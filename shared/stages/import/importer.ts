@@ -15,8 +15,8 @@
  *   unit is `held` (the holder's outcome decides), never failed.
  */
 import { randomUUID } from 'node:crypto';
-import type { FailureReason } from '../../platform/reasons';
-import { describeError, isArchiverError } from '../../platform/errors';
+import type { FailureReason } from '../../model/reasons';
+import { describeError, isArchiverError } from '../../model/errors';
 import type { GraphClient } from '../../platform/graph/client';
 import { createFolderResolver } from '../../platform/graph/mailbox';
 import { isGraphRequestError, type GraphRequestError } from '../../platform/graph/errors';

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { ArchiverError } from '../../platform/errors';
+import { ArchiverError } from '../../model/errors';
 import type { ByteSource } from '../../platform/graph/client';
 import { attachLargeFile, createMessage, postAttachment } from '../../platform/graph/mailbox';
 import { isGraphRequestError, type GraphRequestError } from '../../platform/graph/errors';

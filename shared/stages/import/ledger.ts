@@ -19,7 +19,7 @@
  * worker.
  */
 import type { TableClient } from '@azure/data-tables';
-import { ArchiverError } from '../../platform/errors';
+import { ArchiverError } from '../../model/errors';
 import { TRANSACTION_LIMIT } from '../../platform/tables';
 
 export type LedgerState = 'claimed' | 'imported' | 'partial';

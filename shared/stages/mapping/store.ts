@@ -5,7 +5,7 @@
  * `changes/<stamp>.json` (who replaced it, when, and what changed).
  */
 import type { ContainerClient } from '@azure/storage-blob';
-import { ArchiverError } from '../../platform/errors';
+import { ArchiverError } from '../../model/errors';
 import {
   diffMappings,
   formatMappingCsv,

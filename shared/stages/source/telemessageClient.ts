@@ -6,8 +6,8 @@
  */
 import { pipeline, Readable, Transform } from 'node:stream';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
-import { requireSettings, type Settings } from '../../app/config';
-import { ArchiverError, describeError, isArchiverError } from '../../platform/errors';
+import { requireSettings, type Settings } from '../../platform/config';
+import { ArchiverError, describeError, isArchiverError } from '../../model/errors';
 import type { TimeWindow } from '../../model/item';
 import { parseRetryAfter, RetryBudgetExhaustedError, sourceRetry, withRetry, type RetryDecision, type RetryProfile } from '../../platform/retry';
 import type { ArchiveSource, MediaDownload, SourcePage } from '../../model/stages';

@@ -28,7 +28,7 @@
  * delete an item under a run that uses it.
  */
 import type { ContainerClient } from '@azure/storage-blob';
-import { RetentionTag } from '../../app/names';
+import { RetentionTag } from '../../platform/names';
 
 /** Metadata key written when a blob is settled (metadata keys must be C# identifiers). */
 export const SETTLED_AT_METADATA = 'o2settledat';

@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto';
 import { pipeline, Readable, Transform } from 'node:stream';
 import type { ContainerClient } from '@azure/storage-blob';
-import { ArchiverError, isArchiverError } from '../../platform/errors';
+import { ArchiverError, isArchiverError } from '../../model/errors';
 import { allMedia, itemKey as keyOfItem, itemSizeInBytes, type Item, type MediaDescriptor, type StagedItem } from '../../model/item';
 import { itemPrefix as retentionItemPrefix, reopenBlobs } from './retention';
-import { RetentionTag } from '../../app/names';
+import { RetentionTag } from '../../platform/names';
 import { sourceSha256 as canonicalSha256, withoutInlineData } from '../source/validate';
 import type { ArchiveSource, ItemBlobName, StageItemResult } from '../../model/stages';
 

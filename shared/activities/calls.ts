@@ -6,8 +6,8 @@
  * this module: names and a generator only, no clock, no randomness, no I/O
  * (the activities map is imported as a type, and erased).
  */
-import type { Activities } from '../activities';
-import { ActivityNames, type StageName } from '../app/names';
+import type { Activities } from './index';
+import { ActivityNames, type StageName } from '../platform/names';
 
 /** The name of an activity in the activities map (the key of `ActivityNames` it is registered under). */
 export type ActivityName = keyof Activities;

@@ -4,7 +4,7 @@
  * error names the setting and says what is wrong with it.
  */
 import { z } from 'zod';
-import { ArchiverError } from '../platform/errors';
+import { ArchiverError } from '../model/errors';
 
 const optionalText = z.string().trim().min(1).optional();
 const url = (name: string) => z.string().trim().url({ message: `${name} must be an absolute URL` });
