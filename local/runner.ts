@@ -5,7 +5,7 @@
  */
 import { readSettings, type Settings } from '../shared/platform/config';
 import { createInfrastructure, ensureInfrastructure, useSettings, type Infrastructure } from '../shared/app/root';
-import { OrchestratorNames, TableNames } from '../shared/platform/names';
+import { OrchestratorNames, reportBlobNames, TableNames } from '../shared/platform/names';
 import type { ArchiveRunInput } from '../shared/run/orchestration';
 import type { RunReport } from '../shared/run/report';
 import { buildRunInput, newRunId, type RunStarter, type StartRunRequest, type StartedRun } from '../shared/run/runStart';
@@ -81,7 +81,7 @@ export async function createLocalRunner(options: LocalRunnerOptions): Promise<Lo
       try {
         const instance = await driver.waitForCompletion(started.instanceId);
         const runId = ((instance.output as { runId?: string } | undefined)?.runId ?? (instance.input as ArchiveRunInput).runId);
-        const report = await infra.blobs.getText('reports', `${runId}.json`).then((t) => JSON.parse(t) as RunReport, () => undefined);
+        const report = await infra.blobs.getText('reports', reportBlobNames(runId).report).then((t) => JSON.parse(t) as RunReport, () => undefined);
         return { instance, report };
       } finally {
         if (onStatus) listeners.delete(started.instanceId);

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describeError } from '../model/errors';
-import { itemKey, type ItemType } from '../model/item';
+import { itemKey, RAW_KEY_PREFIX, type ItemType } from '../model/item';
 import type { ReceivedBatch, StageMessage, StageQueue } from '../platform/queues';
 import type { RunItemRow, RunUnitRow } from '../run/runs';
 import type { ResolvedMailbox } from '../model/stages';
@@ -79,7 +79,7 @@ export function recordIdentity(raw: unknown): { itemKey: string; itemId: string 
   const id = typeof record.id === 'string' && record.id.length > 0 && record.id.length <= 256 ? record.id : null;
   const type = typeof record.type === 'string' && ITEM_TYPES.includes(record.type) ? (record.type as ItemType) : 'unknown';
   // A record with no usable id counts once, by its content.
-  const key = id !== null ? itemKey(id) : 'raw-' + createHash('sha256').update(JSON.stringify(raw ?? null)).digest('hex');
+  const key = id !== null ? itemKey(id) : RAW_KEY_PREFIX + createHash('sha256').update(JSON.stringify(raw ?? null)).digest('hex');
   return { itemKey: key, itemId: id, type };
 }
 

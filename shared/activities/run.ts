@@ -5,7 +5,7 @@
 import { describeError } from '../model/errors';
 import { poisonLine } from '../run/housekeeping';
 import { eventLine, LogEvents } from '../platform/logging';
-import { StageOrder, type StageName } from '../platform/names';
+import { reportBlobNames, StageOrder, type StageName } from '../platform/names';
 import { buildReport, failuresCsv, type RunReport } from '../run/report';
 import type { RunRecord } from '../run/runs';
 import type { SettleRunInput } from '../stages/staging/retention';
@@ -80,8 +80,9 @@ export async function finishRun({ deps, log }: ActivityContext, input: FinishRun
   if (input.error) await runs.addRunError(input.runId, 'orchestration', input.error);
   const [items, units, errors] = await Promise.all([runs.listItems(input.runId), runs.listUnits(input.runId), runs.listRunErrors(input.runId)]);
   const report = buildReport(run, items, units, { final: true, finishedAt: input.finishedAt, runErrors: errors });
-  await blobs.putText('reports', `${input.runId}.json`, JSON.stringify(report, null, 2), 'application/json');
-  await blobs.putText('reports', `${input.runId}.failures.csv`, failuresCsv(report), 'text/csv');
+  const names = reportBlobNames(input.runId);
+  await blobs.putText('reports', names.report, JSON.stringify(report, null, 2), 'application/json');
+  await blobs.putText('reports', names.failuresCsv, failuresCsv(report), 'text/csv');
   await runs.updateRun(input.runId, { status: report.status, finishedAt: report.finishedAt, ...(report.error ? { error: report.error } : {}) });
   log.info(`run ${input.runId}: ${report.status} ${JSON.stringify(report.counts)}`);
   // The line the alert rules read (infra/main.bicep): ids, status and counts only.

@@ -71,6 +71,14 @@ export function itemKey(itemId: string): string {
   return createHash('sha256').update(itemId, 'utf8').digest('hex');
 }
 
+/** The key prefix of a record with no usable id, keyed by the SHA-256 of its JSON so that it counts once; such an item can never be staged. */
+export const RAW_KEY_PREFIX = 'raw-';
+
+/** True when `key` is a record's with no usable id (`RAW_KEY_PREFIX`): nothing of it is staged, so nothing is re-driven or kept. */
+export function isRawKey(key: string): boolean {
+  return key.startsWith(RAW_KEY_PREFIX);
+}
+
 /** Every media descriptor of an item, its call recording included. */
 export function allMedia(item: Pick<Item, 'media' | 'call'>): MediaDescriptor[] {
   const media = [...(item.media ?? [])];

@@ -37,6 +37,11 @@ export function poisonQueueName(stage: StageName): string {
   return `${QueueNames[stage]}-poison`;
 }
 
+/** The blobs of a run's report in the `reports` container. */
+export function reportBlobNames(runId: string): { report: string; failuresCsv: string } {
+  return { report: `${runId}.json`, failuresCsv: `${runId}.failures.csv` };
+}
+
 export const ContainerNames = {
   /** Raw source records, staged items, their media and converted .eml files. */
   staging: 'staging',

@@ -6,7 +6,7 @@
  * re-read) that imports it clears it; one that fails it again keeps it,
  * with its first failure's age.
  */
-import type { ItemType } from '../model/item';
+import { isRawKey, type ItemType } from '../model/item';
 import type { RunItemRow, RunRecord, RunStore, RunUnitRow } from './runs';
 
 export interface BacklogEntry {
@@ -69,7 +69,7 @@ export function computeBacklog(runs: readonly RunRows[], options: BacklogOptions
     const unitsByItem = new Map<string, RunUnitRow[]>();
     for (const unit of units) unitsByItem.set(unit.itemKey, [...(unitsByItem.get(unit.itemKey) ?? []), unit]);
     for (const item of items) {
-      if (item.itemKey.startsWith('raw-')) continue;
+      if (isRawKey(item.itemKey)) continue;
       const before = owed.get(item.itemKey);
       const now = new Map<string, Omit<BacklogEntry, 'ageInSeconds'>>();
       const add = (mailbox: string | null, reason: string, detail: string, extra: Partial<BacklogEntry> = {}) => {

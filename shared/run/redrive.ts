@@ -6,7 +6,7 @@
  * keeps it exactly once: a unit that was imported meanwhile comes out as a
  * duplicate.
  */
-import { itemKey as keyOf } from '../model/item';
+import { isRawKey, itemKey as keyOf } from '../model/item';
 import type { ActivityLog } from '../platform/logging';
 import type { BatchMessage, ConvertedBatch, ConvertedItem, StagedBatch } from './messages';
 import type { StagingPort } from '../stages/staging/store';
@@ -63,7 +63,7 @@ export function redriveCandidates(items: readonly RunItemRow[], units: readonly 
     }
   }
   // Records without an id were invalid and are never re-driven (no retry changes them).
-  return [...byKey.values()].filter((c) => !c.itemKey.startsWith('raw-')).sort((a, b) => a.itemKey.localeCompare(b.itemKey));
+  return [...byKey.values()].filter((c) => !isRawKey(c.itemKey)).sort((a, b) => a.itemKey.localeCompare(b.itemKey));
 }
 
 /** Items in one re-driven batch, like a source page. */

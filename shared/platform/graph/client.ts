@@ -174,6 +174,9 @@ export function splitGraphBaseUrl(value: string): { baseUrl: string; version: st
   return { baseUrl: url.origin + prefix, version, host: url.hostname.replace(/^\[|\]$/g, '') };
 }
 
+/** Bytes per PUT of an upload session: under 4 MB (and 4,000,000), a multiple of 320 KiB as upload services prefer. */
+export const UPLOAD_CHUNK_BYTES = 320 * 1024 * 12;
+
 /** Builds the Graph client the settings describe (credential, base URL, trusted CA, retry time scale). */
 export function createGraphClient(settings: Settings, options: GraphClientOptions = {}): GraphClient {
   const { baseUrl, version, host } = splitGraphBaseUrl(settings.GRAPH_BASE_URL);
@@ -291,7 +294,7 @@ export function createGraphClient(settings: Settings, options: GraphClientOption
     },
     async uploadToSession(uploadUrl, bytes, callOptions = {}) {
       const what = 'upload range';
-      const chunkBytes = callOptions.chunkBytes ?? 320 * 1024 * 12;
+      const chunkBytes = callOptions.chunkBytes ?? UPLOAD_CHUNK_BYTES;
       const total = bytes.length;
       let started = Date.now();
       let start = 0;

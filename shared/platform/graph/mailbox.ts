@@ -4,7 +4,7 @@
  * once), and the message and attachment calls the import makes.
  */
 import type { Client } from '@microsoft/microsoft-graph-client';
-import type { ByteSource, GraphCallOptions, GraphClient } from './client';
+import { UPLOAD_CHUNK_BYTES, type ByteSource, type GraphCallOptions, type GraphClient } from './client';
 import { GraphRequestError, isGraphRequestError } from './errors';
 
 /** Quotes a string for an OData literal (`'` doubles) and encodes it for the query string. */
@@ -271,8 +271,6 @@ export async function createUploadSession(
   return session.uploadUrl;
 }
 
-/** Bytes per PUT: under 4 MB (and 4,000,000), a multiple of 320 KiB as upload services prefer. */
-export const UPLOAD_CHUNK_BYTES = 320 * 1024 * 12;
 
 /**
  * Attaches a large file (3 MB to 150 MB) by an upload session, exactly once:

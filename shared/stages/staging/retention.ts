@@ -29,6 +29,7 @@
  */
 import type { ContainerClient } from '@azure/storage-blob';
 import { RetentionTag } from '../../platform/names';
+import { isRawKey } from '../../model/item';
 
 /** Metadata key written when a blob is settled (metadata keys must be C# identifiers). */
 export const SETTLED_AT_METADATA = 'o2settledat';
@@ -146,7 +147,7 @@ export function createRetentionMarker(containers: { staging: ContainerClient; ru
         blobs += await settlePrefix(containers.staging, own.staging, settledAt, touchBefore, true, concurrency);
         blobs += await settlePrefix(containers.runs, own.runs, settledAt, touchBefore, true, concurrency);
       }
-      const keys = new Map(items.filter((i) => !i.itemKey.startsWith('raw-')).map((i) => [i.itemKey, i]));
+      const keys = new Map(items.filter((i) => !isRawKey(i.itemKey)).map((i) => [i.itemKey, i]));
       let settledItems = 0;
       await forEachLimited([...keys.values()], concurrency, async (item) => {
         // A plain message's only blob is its .eml, tagged when this run converted it: nothing to do,
