@@ -6,6 +6,9 @@
 import { z } from 'zod';
 import { ArchiverError } from '../model/errors';
 
+/** The seed of the emulators and the sample day when EMULATOR_SEED is not set (the emulators take it from here too). */
+export const DEFAULT_EMULATOR_SEED = 'o2-archiver';
+
 const optionalText = z.string().trim().min(1).optional();
 const url = (name: string) => z.string().trim().url({ message: `${name} must be an absolute URL` });
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -57,7 +60,7 @@ const SettingsSchema = z.object({
   HISTORY_RETENTION_DAYS: intIn(1, 3650).default(30),
   TM_EMULATOR_FAULT_RATE: rate.default(0),
   GRAPH_EMULATOR_FAULT_RATE: rate.default(0),
-  EMULATOR_SEED: z.string().min(1).default('o2-archiver'),
+  EMULATOR_SEED: z.string().min(1).default(DEFAULT_EMULATOR_SEED),
   // The project's additions (docs/settings.md).
   SLICE_MINUTES: intIn(5, 24 * 60).default(60),
   SOURCE_PAGE_SIZE: intIn(1, 1000).default(500),
