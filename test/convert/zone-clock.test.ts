@@ -4,7 +4,7 @@
  * quarter-hour offsets, a half-hour clock change, and at the moments clocks
  * change.
  */
-import { ZoneClock } from '../../shared/convert/time';
+import { ZoneClock } from '../../shared/stages/convert/time';
 
 const OPTIONS: Intl.DateTimeFormatOptions = {
   weekday: 'short',
