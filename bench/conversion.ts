@@ -13,10 +13,10 @@
 import { Readable } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';
-import { convertItem, describeArchivedEmail, type ConvertOptions } from '../shared/convert';
-import { allMedia, itemSizeInBytes, type MediaOpener, type StagedItem } from '../shared/item';
-import type { ArchivedEmail } from '../shared/stages';
-import { validateRecord } from '../shared/source';
+import { convertItem, describeArchivedEmail, type ConvertOptions } from '../shared/stages/convert';
+import { allMedia, itemSizeInBytes, type MediaOpener, type StagedItem } from '../shared/model/item';
+import type { ArchivedEmail } from '../shared/model/stages';
+import { validateRecord } from '../shared/stages/source';
 import { sampleDay } from '../local/sample';
 
 export interface ConversionBenchOptions {

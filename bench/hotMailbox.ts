@@ -6,7 +6,7 @@
  * mailbox's imported units over the time between its first and last
  * admitted Graph request.
  */
-import { GRAPH_REQUESTS_PER_10_MIN } from '../shared/import/pacing';
+import { GRAPH_REQUESTS_PER_10_MIN } from '../shared/stages/import/pacing';
 import { runSmsDay, type BenchStack, type DayResult } from './pipeline';
 
 export interface HotMailboxResult {

@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { seededMedia, type EmulatorMedia } from '../local/emulators/telemessage';
 import { createLocalRunner } from '../local/runner';
-import { readSettings } from '../shared/config';
+import { readSettings } from '../shared/platform/config';
 import { startServices, uploadMapping, type BenchDay, type BenchStack } from './pipeline';
 
 export interface MemoryResult {

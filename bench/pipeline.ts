@@ -14,10 +14,10 @@ import type { GraphLimits, MailboxStats } from '../local/emulators/graph/types';
 import type { EmulatorMedia } from '../local/emulators/telemessage/media';
 import { startTeleMessageEmulator, type TeleMessageEmulator } from '../local/emulators/telemessage';
 import { createLocalRunner, type LocalRunner } from '../local/runner';
-import { readSettings } from '../shared/config';
-import { createMappingStore } from '../shared/mapping';
-import { ContainerNames } from '../shared/names';
-import type { RunReport } from '../shared/report';
+import { readSettings } from '../shared/platform/config';
+import { createMappingStore } from '../shared/stages/mapping';
+import { ContainerNames } from '../shared/platform/names';
+import type { RunReport } from '../shared/run/report';
 import { countStorageRequests, type OperationCount, type RequestCounter } from './requests';
 import { smsDay, type BenchUser } from './smsDay';
 

@@ -20,13 +20,13 @@ import { startAzurite, type AzuriteHandle } from '../local/azurite';
 import { SeededRandom } from '../local/emulators/telemessage/random';
 import { exitWithin, PROCESS_SCRIPTS, startCliProcess, startServiceProcess, type CliProcess } from '../local/processes';
 import { findProjectRoot, sampleTenant } from '../local/sample';
-import { readSettings } from '../shared/config';
-import { createGraphClient, type GraphClient } from '../shared/graph/client';
-import { odataString, q, seg } from '../shared/graph/mailbox';
-import { ITEM_ID_PROPERTY } from '../shared/import/message';
-import type { RunUnitRow } from '../shared/runs';
-import { createStorageClients } from '../shared/storage';
-import { poisonQueueName, QueueNames, StageOrder, TableNames } from '../shared/names';
+import { readSettings } from '../shared/platform/config';
+import { createGraphClient, type GraphClient } from '../shared/platform/graph/client';
+import { odataString, q, seg } from '../shared/platform/graph/mailbox';
+import { ITEM_ID_PROPERTY } from '../shared/stages/import/message';
+import type { RunUnitRow } from '../shared/run/runs';
+import { createStorageClients } from '../shared/platform/storage';
+import { poisonQueueName, QueueNames, StageOrder, TableNames } from '../shared/platform/names';
 import type { TableClient } from '@azure/data-tables';
 
 export interface RaceDrillOptions {

@@ -7,9 +7,9 @@
  */
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
-import { ActivityNames, OrchestratorNames } from '../shared/names';
+import { OrchestratorNames } from '../shared/platform/names';
+import { activityCaller, activityRetryOptions } from '../shared/activities/calls';
 import {
-  activityRetry,
   addWorkers,
   customStatus,
   initialProgress,
@@ -21,13 +21,10 @@ import {
   type RunProgress,
   type StageWorkerInput,
   type StageWorkerTotals,
-} from '../shared/orchestration';
-import type { BeginRunResult, FinishRunResult, PlanImportResult } from '../shared/activities';
+} from '../shared/run/orchestration';
+import type { FinishRunResult } from '../shared/run/messages';
 
-const retry = Object.assign(
-  new df.RetryOptions(activityRetry.firstRetryIntervalInMilliseconds, activityRetry.maxNumberOfAttempts),
-  { backoffCoefficient: activityRetry.backoffCoefficient, maxRetryIntervalInMilliseconds: activityRetry.maxRetryIntervalInMilliseconds },
-);
+const retry = activityRetryOptions(df.RetryOptions);
 
 /** Runs a phase's workers side by side until each finds its stages drained, and adds their counts. */
 function* runWorkers(context: OrchestrationContext, input: ArchiveRunInput, progress: RunProgress, phase: 'drain' | 'import') {
@@ -47,12 +44,13 @@ export const archiveRunOrchestrator: OrchestrationHandler = function* (context: 
   const input = context.df.getInput() as ArchiveRunInput;
   const progress = input.progress ?? initialProgress();
   const runRef = { runId: input.runId };
+  const call = activityCaller(context, retry);
   const status = () => context.df.setCustomStatus(customStatus(input, progress));
   const log = (line: string) => {
     if (!context.df.isReplaying) context.log(`run ${input.runId}: ${line}`);
   };
   try {
-    const begun: BeginRunResult = yield context.df.callActivityWithRetry(ActivityNames.beginRun, retry, {
+    const begun = yield* call('beginRun', {
       runId: input.runId,
       instanceId: context.df.instanceId,
       trigger: input.trigger,
@@ -66,7 +64,7 @@ export const archiveRunOrchestrator: OrchestrationHandler = function* (context: 
     log(`begun with ${begun.slices} slice(s) of ${input.readFrom} .. ${input.window.to}`);
     status();
     yield* runWorkers(context, input, progress, 'drain');
-    const planned: PlanImportResult = yield context.df.callActivityWithRetry(ActivityNames.planImport, retry, runRef);
+    const planned = yield* call('planImport', runRef);
     progress.mailboxes = planned.mailboxes;
     progress.phase = 'import';
     log(`import planned for ${progress.units} unit(s) in ${planned.mailboxes} mailbox(es)`);
@@ -74,7 +72,7 @@ export const archiveRunOrchestrator: OrchestrationHandler = function* (context: 
     yield* runWorkers(context, input, progress, 'import');
     progress.phase = 'finish';
     status();
-    const finished: FinishRunResult = yield context.df.callActivityWithRetry(ActivityNames.finishRun, retry, {
+    const finished = yield* call('finishRun', {
       runId: input.runId,
       finishedAt: context.df.currentUtcDateTime.toISOString(),
     });
@@ -82,7 +80,7 @@ export const archiveRunOrchestrator: OrchestrationHandler = function* (context: 
     return toOutput(finished);
   } catch (e) {
     // An activity (or a worker's) failed past its retry policy: the run is failed, and the report says why.
-    const finished: FinishRunResult = yield context.df.callActivityWithRetry(ActivityNames.finishRun, retry, {
+    const finished = yield* call('finishRun', {
       runId: input.runId,
       finishedAt: context.df.currentUtcDateTime.toISOString(),
       error: e instanceof Error ? e.message : String(e),

@@ -1,9 +1,9 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import * as df from 'durable-functions';
-import { appHost } from '../shared/http/host';
-import { activityLog } from '../shared/logging';
-import { TriggerNames } from '../shared/names';
-import { startScheduledRun, type ScheduledRunResult } from '../shared/watermark';
+import { appHost } from '../shared/app/root';
+import { activityLog } from '../shared/platform/logging';
+import { TriggerNames } from '../shared/platform/names';
+import { startScheduledRun, type ScheduledRunResult } from '../shared/run/runStart';
 
 /**
  * The daily run (ARCHIVE_SCHEDULE, UTC): the window from the watermark to the

@@ -1,8 +1,8 @@
 import * as df from 'durable-functions';
 import type { InvocationContext } from '@azure/functions';
-import { ActivityNames } from '../shared/names';
-import { activities } from '../shared/dependencies';
-import { activityLog } from '../shared/logging';
+import { ActivityNames } from '../shared/platform/names';
+import { activities } from '../shared/app/root';
+import { activityLog } from '../shared/platform/logging';
 import type { RunRef, StageBatchResult } from '../shared/activities';
 
 /** Converts staged items to emails under the size rule. */

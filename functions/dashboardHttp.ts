@@ -1,9 +1,9 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { handle, dashboard } from '../shared/http/handlers';
-import { appHost } from '../shared/http/host';
-import { activityLog } from '../shared/logging';
-import { HttpRoutes, TriggerNames } from '../shared/names';
+import { appHost } from '../shared/app/root';
+import { activityLog } from '../shared/platform/logging';
+import { HttpRoutes, TriggerNames } from '../shared/platform/names';
 
 /** GET /api/dashboard: the dashboard page, phone numbers masked (in full only at /api/unmasked/dashboard, admin key). */
 export async function dashboardHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

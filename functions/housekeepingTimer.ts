@@ -1,9 +1,9 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import * as df from 'durable-functions';
-import { runHousekeeping, type HousekeepingResult } from '../shared/housekeeping';
-import { appHost } from '../shared/http/host';
-import { activityLog } from '../shared/logging';
-import { TriggerNames } from '../shared/names';
+import { runHousekeeping, type HousekeepingResult } from '../shared/run/housekeeping';
+import { appHost } from '../shared/app/root';
+import { activityLog } from '../shared/platform/logging';
+import { TriggerNames } from '../shared/platform/names';
 
 /**
  * The daily housekeeping (HOUSEKEEPING_SCHEDULE, UTC): purges the Durable

@@ -1,9 +1,9 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { handle, listRuns } from '../shared/http/handlers';
-import { appHost } from '../shared/http/host';
-import { activityLog } from '../shared/logging';
-import { HttpRoutes, TriggerNames } from '../shared/names';
+import { appHost } from '../shared/app/root';
+import { activityLog } from '../shared/platform/logging';
+import { HttpRoutes, TriggerNames } from '../shared/platform/names';
 
 /** GET /api/runs: recent runs with their counts, the re-drive backlog and the watermark. */
 export async function listRunsHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

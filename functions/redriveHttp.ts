@@ -1,9 +1,9 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { handle, redriveRun } from '../shared/http/handlers';
-import { appHost } from '../shared/http/host';
-import { activityLog } from '../shared/logging';
-import { HttpRoutes, TriggerNames } from '../shared/names';
+import { appHost } from '../shared/app/root';
+import { activityLog } from '../shared/platform/logging';
+import { HttpRoutes, TriggerNames } from '../shared/platform/names';
 
 /** POST /api/runs/{runId}/redrive: imports that run's unmapped and failed items again (202; 400 for an unknown run). */
 export async function redriveHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

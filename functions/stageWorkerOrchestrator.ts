@@ -7,26 +7,24 @@
  */
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
-import { ActivityNames, OrchestratorNames } from '../shared/names';
-import { activityRetry, addResult, emptyTotals, StageActivities, workerDone, workerStatus, type StageWorkerInput } from '../shared/orchestration';
-import type { QueueDepths, StageBatchResult } from '../shared/activities';
+import { OrchestratorNames } from '../shared/platform/names';
+import { activityCaller, activityRetryOptions, StageActivities } from '../shared/activities/calls';
+import { addResult, emptyTotals, workerDone, workerStatus, type StageWorkerInput } from '../shared/run/orchestration';
 
-const retry = Object.assign(
-  new df.RetryOptions(activityRetry.firstRetryIntervalInMilliseconds, activityRetry.maxNumberOfAttempts),
-  { backoffCoefficient: activityRetry.backoffCoefficient, maxRetryIntervalInMilliseconds: activityRetry.maxRetryIntervalInMilliseconds },
-);
+const retry = activityRetryOptions(df.RetryOptions);
 
 export const stageWorkerOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext) {
   const input = context.df.getInput() as StageWorkerInput;
   let totals = input.totals ?? emptyTotals();
   const watched = [...input.upstream, input.stage];
+  const call = activityCaller(context, retry);
   for (let calls = 0; calls < input.callsPerExecution; calls++) {
-    const result: StageBatchResult = yield context.df.callActivityWithRetry(StageActivities[input.stage], retry, { runId: input.runId });
+    const result = yield* call(StageActivities[input.stage], { runId: input.runId });
     totals = addResult(totals, result);
     context.df.setCustomStatus(workerStatus(input, totals));
     if (result.taken > 0) continue;
     // Nothing to take just now: done once nothing waits or is leased upstream either, else look again in a while.
-    const depths: Partial<QueueDepths> = yield context.df.callActivityWithRetry(ActivityNames.queueDepths, retry, { runId: input.runId, stages: watched });
+    const depths = yield* call('queueDepths', { runId: input.runId, stages: watched });
     if (workerDone(depths, watched)) return totals;
     yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + input.pollIntervalInSeconds * 1000));
   }

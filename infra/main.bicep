@@ -115,7 +115,7 @@ param stagedRetentionDays int = 90
 @minValue(1)
 param reportRetentionDays int = 730
 
-// The app's settings (docs/settings.md), with the defaults of shared/config.ts.
+// The app's settings (docs/settings.md), with the defaults of shared/platform/config.ts.
 // Change them here or later in the function app's configuration.
 
 @description('GRAPH_BASE_URL: Microsoft Graph (a national cloud\'s Graph host where applicable).')
@@ -187,7 +187,7 @@ var actionGroupName = '${baseName}-alerts-${suffix}'
 var deploymentContainerName = 'app-package'
 var useGraphSecret = graphCredential == 'clientSecret'
 
-// The names of shared/names.ts. The app does not create them in Azure, so they are created here.
+// The names of shared/platform/names.ts. The app does not create them in Azure, so they are created here.
 var appContainers = [
   'staging'
   'reports'
@@ -202,12 +202,12 @@ var stageQueues = [
   'o2-import'
 ]
 var appQueues = concat(stageQueues, map(stageQueues, q => '${q}-poison'))
-// shared/retention.ts: a finished run touches, then tags its blobs with this blob index tag.
+// shared/stages/staging/retention.ts: a finished run touches, then tags its blobs with this blob index tag.
 var retentionTag = {
   name: 'o2retention'
   settled: 'settled'
 }
-// shared/logging.ts (LogEvents): the structured log lines the alert rules read, `<event> <JSON>`.
+// shared/platform/logging.ts (LogEvents): the structured log lines the alert rules read, `<event> <JSON>`.
 var logEvents = {
   runFinished: 'o2.run'
   backlog: 'o2.backlog'
@@ -330,7 +330,7 @@ resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-
   name: name
 }]
 
-// Retention (shared/retention.ts). A lifecycle rule filters on blob index tags and on days since
+// Retention (shared/stages/staging/retention.ts). A lifecycle rule filters on blob index tags and on days since
 // the last modification, but cannot compare a date in a tag with today. So when a run finishes,
 // each of its blobs (raw pages, invalid records, unit lists) and each staged blob of its items
 // (item, media, .eml, message JSON) is touched first (its metadata rewritten: the last-modified
@@ -370,7 +370,7 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
               baseBlob: {
                 delete: {
                   // One day more than the setting: a run that settles within a day of its start only tags what it
-                  // wrote (shared/retention.ts, RUN_MARGIN_IN_MS), so its blobs may be up to a day older than the settling.
+                  // wrote (shared/stages/staging/retention.ts, RUN_MARGIN_IN_MS), so its blobs may be up to a day older than the settling.
                   daysAfterModificationGreaterThan: stagedRetentionDays + 1
                 }
               }
@@ -501,7 +501,7 @@ var storageSettings = {
 }
 
 // Graph credential. An app registration given in GRAPH_* wins over the managed
-// identity (shared/graph/client.ts). With a client secret this template still
+// identity (shared/platform/graph/client.ts). With a client secret this template still
 // leaves AZURE_CLIENT_ID unset, and the app's storage clients (DefaultAzureCredential)
 // use the system-assigned identity it then adds (with the same storage roles).
 var graphSettings = useGraphSecret
@@ -634,7 +634,7 @@ resource systemStorageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01'
 // ---------------------------------------------------------------- alerts
 
 // Log search alert rules on the workspace (table AppTraces), over the lines the app writes
-// (shared/logging.ts): `o2.run` when a run finishes, `o2.backlog` and `o2.poison` from the daily
+// (shared/platform/logging.ts): `o2.run` when a run finishes, `o2.backlog` and `o2.poison` from the daily
 // housekeeping (and `o2.poison` after every run). host.json keeps traces out of sampling, so
 // no line is dropped. Each line is `<event> <JSON>`: run ids, statuses, counts and times only.
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {

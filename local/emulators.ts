@@ -4,7 +4,7 @@
  * settings (as a .env) that point `o2-archiver` at them.
  */
 import path from 'node:path';
-import { describeError } from '../shared/errors';
+import { describeError } from '../shared/model/errors';
 import { startLocalStack } from './stack';
 import { findProjectRoot } from './sample';
 

@@ -5,8 +5,8 @@
  * one at a steady interval while the counts move, so a long run is never
  * silent between its first and last line.
  */
-import { StageOrder } from '../shared/names';
-import type { RunReport } from '../shared/report';
+import { StageOrder } from '../shared/platform/names';
+import type { RunReport } from '../shared/run/report';
 
 interface StageCounts { done: number; poisoned: number; items: number }
 

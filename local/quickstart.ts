@@ -6,10 +6,10 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ContainerNames } from '../shared/names';
-import { createMappingStore } from '../shared/mapping';
-import { failuresCsv } from '../shared/report';
-import { describeError } from '../shared/errors';
+import { ContainerNames } from '../shared/platform/names';
+import { createMappingStore } from '../shared/stages/mapping';
+import { failuresCsv } from '../shared/run/report';
+import { describeError } from '../shared/model/errors';
 import { startLocalStack } from './stack';
 import { createLocalRunner } from './runner';
 import { exitCodeFor, progressPrinter, summaryLines } from './progress';

@@ -3,12 +3,12 @@
  * activities, driven by the local durable driver against whatever the
  * settings point at (Azurite and the emulators, or real services).
  */
-import { readSettings, type Settings } from '../shared/config';
-import { createInfrastructure, ensureInfrastructure, useSettings, type Infrastructure } from '../shared/dependencies';
-import { OrchestratorNames, TableNames } from '../shared/names';
-import type { ArchiveRunInput } from '../shared/orchestration';
-import type { RunReport } from '../shared/report';
-import { buildRunInput, newRunId, type RunStarter, type StartRunRequest, type StartedRun } from '../shared/runStart';
+import { readSettings, type Settings } from '../shared/platform/config';
+import { createInfrastructure, ensureInfrastructure, useSettings, type Infrastructure } from '../shared/app/root';
+import { OrchestratorNames, reportBlobNames, TableNames } from '../shared/platform/names';
+import type { ArchiveRunInput } from '../shared/run/orchestration';
+import type { RunReport } from '../shared/run/report';
+import { buildRunInput, newRunId, type RunStarter, type StartRunRequest, type StartedRun } from '../shared/run/runStart';
 import { LocalDriver } from './driver/driver';
 import { combineStatus } from './progress';
 import { loadFunctionApp } from './driver/functionApp';
@@ -81,7 +81,7 @@ export async function createLocalRunner(options: LocalRunnerOptions): Promise<Lo
       try {
         const instance = await driver.waitForCompletion(started.instanceId);
         const runId = ((instance.output as { runId?: string } | undefined)?.runId ?? (instance.input as ArchiveRunInput).runId);
-        const report = await infra.blobs.getText('reports', `${runId}.json`).then((t) => JSON.parse(t) as RunReport, () => undefined);
+        const report = await infra.blobs.getText('reports', reportBlobNames(runId).report).then((t) => JSON.parse(t) as RunReport, () => undefined);
         return { instance, report };
       } finally {
         if (onStatus) listeners.delete(started.instanceId);

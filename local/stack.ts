@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { readSettings, type Settings } from '../shared/config';
+import { readSettings, type Settings } from '../shared/platform/config';
 import { startAzurite, type AzuriteHandle } from './azurite';
 import { startTeleMessageEmulator, type TeleMessageEmulator } from './emulators/telemessage';
 import { startGraphEmulator, type GraphEmulator } from './emulators/graph/server';

@@ -1,5 +1,5 @@
-import { createLedger } from '../shared/ledger';
-import { itemKey } from '../shared/item';
+import { createLedger } from '../shared/stages/import/ledger';
+import { itemKey } from '../shared/model/item';
 import { testStorage, uniqueName } from './support/storage';
 
 function freshLedger(now?: () => number) {

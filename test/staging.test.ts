@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ContainerClient } from '@azure/storage-blob';
-import { itemKey, type Item, type StagedItem } from '../shared/item';
-import { createTeleMessageSource, validateRecord } from '../shared/source';
-import { createStagingStore, type StagingStore } from '../shared/staging';
+import { itemKey, type Item, type StagedItem } from '../shared/model/item';
+import { createTeleMessageSource, validateRecord } from '../shared/stages/source';
+import { createStagingStore, type StagingStore } from '../shared/stages/staging/store';
 import { seededMedia, startTeleMessageEmulator, type TeleMessageEmulator } from '../local/emulators/telemessage';
 import { fixtureItem, quickRetry, readAll } from './source/helpers';
 import { testStorage, uniqueName } from './support/storage';

@@ -3,9 +3,9 @@
  * over; a window is bounded by MAX_WINDOW_DAYS; the longest allowed window is
  * sliced in bounded chunks; the timer's window after an outage is bounded too.
  */
-import { readSettings } from '../shared/config';
-import { buildRunInput } from '../shared/runStart';
-import { countSlices, parseInstant, scheduledWindow, sliceChunks, sliceWindow, windowTooLong } from '../shared/window';
+import { readSettings } from '../shared/platform/config';
+import { buildRunInput } from '../shared/run/runStart';
+import { countSlices, parseInstant, scheduledWindow, sliceChunks, sliceWindow, windowTooLong } from '../shared/run/window';
 
 describe('parseInstant', () => {
   it.each([

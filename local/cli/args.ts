@@ -3,8 +3,8 @@
  * positionals in order, and the instant rule of cli.md (a bare date is
  * midnight UTC).
  */
-import { ArchiverError } from '../../shared/errors';
-import { parseInstant as parseIsoInstant } from '../../shared/window';
+import { ArchiverError } from '../../shared/model/errors';
+import { parseInstant as parseIsoInstant } from '../../shared/run/window';
 
 export interface ParsedArgs {
   positionals: string[];

@@ -6,17 +6,11 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { config as loadDotenv } from 'dotenv';
-import { parseArgs, usage, type ParsedArgs } from './args';
-import { isArchiverError, describeError } from '../../shared/errors';
+import { parseArgs, usage } from './args';
+import type { Command, CommandIo } from './command';
 
-export interface CommandIo {
-  out(line: string): void;
-  err(line: string): void;
-  /** True when stderr is a terminal: progress is then redrawn in place instead of printed line by line. */
-  errIsTTY?: boolean;
-}
-
-export type Command = (args: ParsedArgs, io: CommandIo) => Promise<number>;
+export type { Command, CommandIo } from './command';
+import { isArchiverError, describeError } from '../../shared/model/errors';
 
 /** The command modules, loaded on demand so that one command's dependencies never slow another. */
 const commands: Record<string, () => Promise<Command>> = {

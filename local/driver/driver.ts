@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
-import { ArchiverError, describeError } from '../../shared/errors';
+import { ArchiverError, describeError } from '../../shared/model/errors';
 import type { RegisteredFunction } from './functionsCore';
 import { InstanceStore, type HistoryEvent, type InstanceRecord } from './instanceStore';
 import {

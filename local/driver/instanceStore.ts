@@ -5,7 +5,7 @@
  * Durable Task Framework does after a host crash).
  */
 import { RestError, type TableClient } from '@azure/data-tables';
-import { ArchiverError } from '../../shared/errors';
+import { ArchiverError } from '../../shared/model/errors';
 
 export type InstanceStatus = 'running' | 'completed' | 'failed';
 

@@ -10,9 +10,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { itemSizeInBytes, type ItemType, type Participant, type TimeWindow } from '../../shared/item';
-import { toE164 } from '../../shared/phone';
-import { validateRecord } from '../../shared/source/validate';
+import { itemSizeInBytes, type ItemType, type Participant, type TimeWindow } from '../../shared/model/item';
+import { DEFAULT_EMULATOR_SEED } from '../../shared/platform/config';
+import { toE164 } from '../../shared/model/phone';
+import { validateRecord } from '../../shared/stages/source/validate';
 import { seededMedia, type EmulatorMedia } from '../emulators/telemessage/media';
 import { SeededRandom } from '../emulators/telemessage/random';
 import { inlineMedia, samplePng, sampleVCard, sampleWav } from './media';
@@ -66,7 +67,6 @@ export interface SampleDay {
 }
 
 export const SAMPLE_DAY = '2026-11-25';
-const DEFAULT_SEED = 'o2-archiver';
 const DEFAULT_GENERATED = 300;
 const TEN_MIB = 10 * 1024 * 1024;
 const DAY_IN_MS = 24 * 3600 * 1000;
@@ -77,7 +77,7 @@ export function sampleDay(options: SampleDayOptions = {}): SampleDay {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) {
     throw new RangeError(`day must be a date written YYYY-MM-DD, not ${day}`);
   }
-  const seed = options.seed ?? DEFAULT_SEED;
+  const seed = options.seed ?? DEFAULT_EMULATOR_SEED;
   const dayStart = Date.parse(`${day}T00:00:00Z`);
   const window = { from: new Date(dayStart).toISOString(), to: new Date(dayStart + DAY_IN_MS).toISOString() };
   const root = options.projectRoot ?? findProjectRoot(__dirname);

@@ -3,12 +3,13 @@
  * leave failures for redelivery, and turn poisoned messages into outcomes.
  */
 import { createHash } from 'node:crypto';
-import { describeError } from '../errors';
-import { itemKey, type ItemType } from '../item';
-import type { ReceivedBatch, StageMessage, StageQueue } from '../queues';
-import type { RunItemRow, RunUnitRow } from '../runs';
-import type { ResolvedMailbox } from '../stages';
-import type { ActivityContext, BatchMessage, ConvertedBatch, StageBatchResult, StagedBatch } from './types';
+import { describeError } from '../model/errors';
+import { itemKey, RAW_KEY_PREFIX, type ItemType } from '../model/item';
+import type { ReceivedBatch, StageMessage, StageQueue } from '../platform/queues';
+import type { RunItemRow, RunUnitRow } from '../run/runs';
+import type { ResolvedMailbox } from '../model/stages';
+import type { BatchMessage, ConvertedBatch, StageBatchResult, StagedBatch } from '../run/messages';
+import type { ActivityContext } from './types';
 
 /** What finishing one message did: messages it sent on, items it carried. */
 export interface MessageDone {
@@ -78,7 +79,7 @@ export function recordIdentity(raw: unknown): { itemKey: string; itemId: string 
   const id = typeof record.id === 'string' && record.id.length > 0 && record.id.length <= 256 ? record.id : null;
   const type = typeof record.type === 'string' && ITEM_TYPES.includes(record.type) ? (record.type as ItemType) : 'unknown';
   // A record with no usable id counts once, by its content.
-  const key = id !== null ? itemKey(id) : 'raw-' + createHash('sha256').update(JSON.stringify(raw ?? null)).digest('hex');
+  const key = id !== null ? itemKey(id) : RAW_KEY_PREFIX + createHash('sha256').update(JSON.stringify(raw ?? null)).digest('hex');
   return { itemKey: key, itemId: id, type };
 }
 

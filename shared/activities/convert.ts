@@ -4,15 +4,16 @@
  * .eml; the batch's emails (as data, for mapping and the Graph import) go on
  * as one converted batch.
  */
-import { describeError, isArchiverError } from '../errors';
-import { isTransient } from '../tables';
-import { itemKey, itemSizeInBytes } from '../item';
-import { withinLargeItemBudget } from '../largeItems';
-import type { RunItemRow } from '../runs';
-import { withRenewedLease } from '../queues';
+import { describeError, isArchiverError } from '../model/errors';
+import { isTransient } from '../platform/tables';
+import { itemKey, itemSizeInBytes } from '../model/item';
+import type { RunItemRow } from '../run/runs';
+import { withRenewedLease } from '../platform/queues';
+import { withinLargeItemBudget } from '../platform/largeItems';
 import { batchName, batchResult, forEachMessage, poisonBatches } from './batch';
 import { mapLimited } from './limit';
-import type { ActivityContext, ConvertedBatch, ConvertedItem, RunRef, StageBatchResult, StagedBatch } from './types';
+import type { ConvertedBatch, ConvertedItem, RunRef, StageBatchResult, StagedBatch } from '../run/messages';
+import type { ActivityContext } from './types';
 
 /** Items converted at once: their media stream, so memory stays bounded by this, not by the batch. */
 const CONVERT_CONCURRENCY = 8;

@@ -3,11 +3,12 @@
  * page; each page's raw records go to a blob and one claim check per page to
  * the stage queue.
  */
-import { describeError, isArchiverError } from '../errors';
-import { withRenewedLease } from '../queues';
-import { RetryBudgetExhaustedError } from '../retry';
+import { describeError, isArchiverError } from '../model/errors';
+import { withRenewedLease } from '../platform/queues';
+import { RetryBudgetExhaustedError } from '../platform/retry';
 import { batchResult, forEachMessage } from './batch';
-import type { ActivityContext, RunRef, StageBatchResult } from './types';
+import type { RunRef, StageBatchResult } from '../run/messages';
+import type { ActivityContext } from './types';
 
 /** Reads one slice of the run's window into staging; a slice the source cannot deliver becomes a run error naming it. */
 export async function fetchSlices(context: ActivityContext, { runId }: RunRef): Promise<StageBatchResult> {

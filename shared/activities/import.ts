@@ -11,11 +11,12 @@
  * another worker held are tried again by sweeps at the end of the mailbox,
  * half a lease apart, and fail as `held-by-other` only after two hours.
  */
-import { queueDelayInSeconds, withRenewedLease, type StageMessage } from '../queues';
-import type { ImportableUnit, RunUnitRow, StoredUnit } from '../runs';
-import type { ArchivedEmail, ImportUnit, UnitResult } from '../stages';
+import { queueDelayInSeconds, withRenewedLease, type StageMessage } from '../platform/queues';
+import type { ImportableUnit, RunUnitRow, StoredUnit } from '../run/runs';
+import type { ArchivedEmail, ImportUnit, UnitResult } from '../model/stages';
 import { batchResult, forEachMessage, type MessageDone } from './batch';
-import type { ActivityContext, ConvertedBatch, ImportMessage, PlanImportResult, RunRef, StageBatchResult } from './types';
+import type { ConvertedBatch, ImportMessage, PlanImportResult, RunRef, StageBatchResult } from '../run/messages';
+import type { ActivityContext } from './types';
 
 /** Units handed to the importer at once, between checks of the activity's time budget. */
 const IMPORT_STEP_UNITS = 32;

@@ -11,7 +11,7 @@ import { stageItems } from './stage';
 import { convertItems } from './convert';
 import { mapItems } from './map';
 import { importMailboxes, planImport } from './import';
-import type { ActivityContext, ActivityDependencies, ActivityLog, BeginRunInput, FinishRunInput, RunRef, StageBatchResult } from './types';
+import type { ActivityContext, ActivityDependencies, ActivityLog, BeginRunInput, FinishRunInput, QueueDepthsInput, RunRef, StageBatchResult } from './types';
 
 export * from './types';
 export { recordIdentity } from './batch';
@@ -35,7 +35,7 @@ export function createActivities(deps: ActivityDependencies) {
   };
   return {
     beginRun: (input: BeginRunInput) => beginRun(context, input),
-    queueDepths: (input: RunRef) => queueDepths(context, input),
+    queueDepths: (input: QueueDepthsInput) => queueDepths(context, input),
     fetchSlices: counted('fetch', fetchSlices),
     stageItems: counted('stage', stageItems),
     convertItems: counted('convert', convertItems),

@@ -4,12 +4,13 @@
  * distinct mailbox, each with its email, or the item is unmapped, with the
  * numbers that found no user.
  */
-import { maskPhone } from '../phone';
-import type { NewUnit, RunItemRow } from '../runs';
-import type { ResolvedMailbox } from '../stages';
-import { withRenewedLease } from '../queues';
+import { maskPhone } from '../model/phone';
+import type { NewUnit, RunItemRow } from '../run/runs';
+import type { ResolvedMailbox } from '../model/stages';
+import { withRenewedLease } from '../platform/queues';
 import { batchResult, forEachMessage, poisonBatches, unitRow } from './batch';
-import type { ActivityContext, ConvertedBatch, RunRef, StageBatchResult } from './types';
+import type { ConvertedBatch, RunRef, StageBatchResult } from '../run/messages';
+import type { ActivityContext } from './types';
 
 /** Converted batches taken at once by one mapping activity. */
 export const BATCHES_PER_MAP_ACTIVITY = 2;

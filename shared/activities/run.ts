@@ -2,20 +2,21 @@
  * The run's own activities: begin (the run record and the slices or the
  * re-driven items), queue depths for the orchestrator, and finish (the report).
  */
-import { describeError } from '../errors';
-import { poisonLine } from '../housekeeping';
-import { eventLine, LogEvents } from '../logging';
-import { StageOrder, type StageName } from '../names';
-import { buildReport, failuresCsv, type RunReport } from '../report';
-import type { RunRecord } from '../runs';
-import type { SettleRunInput } from '../retention';
-import { beginRedrive } from '../redrive';
-import { advanceWatermarkAfterRun, watermarkStoreOf } from '../watermark';
-import { countSlices, sliceChunks } from '../window';
+import { describeError } from '../model/errors';
+import { poisonLine } from '../run/housekeeping';
+import { eventLine, LogEvents } from '../platform/logging';
+import { reportBlobNames, StageOrder, type StageName } from '../platform/names';
+import { buildReport, failuresCsv, type RunReport } from '../run/report';
+import type { RunRecord } from '../run/runs';
+import type { SettleRunInput } from '../stages/staging/retention';
+import { beginRedrive } from '../run/redrive';
+import { advanceWatermarkAfterRun, watermarkStoreOf } from '../run/watermark';
+import { countSlices, sliceChunks } from '../run/window';
 
 // Fetch messages are made and sent this many at a time, so even the longest window starts in bounded memory.
 const SLICES_PER_SEND = 500;
-import type { ActivityContext, BeginRunInput, BeginRunResult, FinishRunInput, FinishRunResult, QueueDepths, RunRef } from './types';
+import type { BeginRunInput, BeginRunResult, FinishRunInput, FinishRunResult, QueueDepths, QueueDepthsInput, RunRef } from '../run/messages';
+import type { ActivityContext } from './types';
 
 /** Creates the run's queues and record and puts one fetch message per slice of the read window (or the re-driven items on their queues). */
 export async function beginRun({ deps, log }: ActivityContext, input: BeginRunInput): Promise<BeginRunResult> {
@@ -53,7 +54,7 @@ export async function beginRun({ deps, log }: ActivityContext, input: BeginRunIn
 }
 
 /** How much of the run's work waits (or is leased) in its stage queues: all of them, or the `stages` asked for. */
-export async function queueDepths({ deps }: ActivityContext, { runId, stages }: RunRef & { stages?: StageName[] }): Promise<Partial<QueueDepths>> {
+export async function queueDepths({ deps }: ActivityContext, { runId, stages }: QueueDepthsInput): Promise<Partial<QueueDepths>> {
   const queues = deps.queues.of(runId);
   const entries = await Promise.all((stages ?? StageOrder).map(async (stage) => [stage, await queues[stage].depth()] as const));
   return Object.fromEntries(entries) as Partial<QueueDepths>;
@@ -79,8 +80,9 @@ export async function finishRun({ deps, log }: ActivityContext, input: FinishRun
   if (input.error) await runs.addRunError(input.runId, 'orchestration', input.error);
   const [items, units, errors] = await Promise.all([runs.listItems(input.runId), runs.listUnits(input.runId), runs.listRunErrors(input.runId)]);
   const report = buildReport(run, items, units, { final: true, finishedAt: input.finishedAt, runErrors: errors });
-  await blobs.putText('reports', `${input.runId}.json`, JSON.stringify(report, null, 2), 'application/json');
-  await blobs.putText('reports', `${input.runId}.failures.csv`, failuresCsv(report), 'text/csv');
+  const names = reportBlobNames(input.runId);
+  await blobs.putText('reports', names.report, JSON.stringify(report, null, 2), 'application/json');
+  await blobs.putText('reports', names.failuresCsv, failuresCsv(report), 'text/csv');
   await runs.updateRun(input.runId, { status: report.status, finishedAt: report.finishedAt, ...(report.error ? { error: report.error } : {}) });
   log.info(`run ${input.runId}: ${report.status} ${JSON.stringify(report.counts)}`);
   // The line the alert rules read (infra/main.bicep): ids, status and counts only.
@@ -101,7 +103,7 @@ export async function finishRun({ deps, log }: ActivityContext, input: FinishRun
 }
 
 /**
- * Marks the run's blobs for the lifecycle rule (shared/retention.ts). A
+ * Marks the run's blobs for the lifecycle rule (shared/stages/staging/retention.ts). A
  * failure only keeps the blobs longer (an unmarked blob is never deleted), so
  * it is logged, not thrown: the report is what the run owes.
  */

@@ -4,13 +4,14 @@
  * aside with its reason, stages each valid item's media, and hands the
  * page's staged items to conversion as one batch.
  */
-import { itemSizeInBytes, type StagedItem } from '../item';
-import { withinLargeItemBudget } from '../largeItems';
-import type { RunItemRow } from '../runs';
-import { withRenewedLease } from '../queues';
+import { itemSizeInBytes, type StagedItem } from '../model/item';
+import type { RunItemRow } from '../run/runs';
+import { withRenewedLease } from '../platform/queues';
+import { withinLargeItemBudget } from '../platform/largeItems';
 import { batchName, batchResult, forEachMessage, recordIdentity } from './batch';
 import { mapLimited } from './limit';
-import type { ActivityContext, RunRef, StageBatchResult, StagedBatch } from './types';
+import type { RunRef, StageBatchResult, StagedBatch } from '../run/messages';
+import type { ActivityContext } from './types';
 
 /** Pages taken at once by one staging activity. */
 export const PAGES_PER_STAGE_ACTIVITY = 2;

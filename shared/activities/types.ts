@@ -1,95 +1,26 @@
 /**
- * What the stage activities exchange: the claim checks on the stage queues,
- * the ports they need, and their inputs and results (counts, never items).
+ * What the stage activities need: the ports they are given (one factory builds
+ * them, shared/app/root.ts) and the context every activity gets. The messages
+ * they exchange and their inputs and results are in shared/run/messages.ts.
  */
 import type { Readable } from 'node:stream';
-import type { Settings } from '../config';
-import type { Item, StagedItem } from '../item';
-import type { StageName } from '../names';
-import type { QueueDepth, StageQueue } from '../queues';
-import type { ReportCounts, RunReport } from '../report';
-import type { PoisonDepths } from '../housekeeping';
-import type { RetentionMarker } from '../retention';
-import type { RunRecord, RunStore } from '../runs';
-import type { StagingStore } from '../staging';
-import type { ArchivedEmail, ArchiveSource, ConvertResult, ItemRouting, MailboxImporter, RecordValidation } from '../stages';
-import type { WindowSlice } from '../window';
+import type { Settings } from '../platform/config';
+import type { Item, StagedItem } from '../model/item';
+import type { PoisonDepths } from '../run/housekeeping';
+import type { RetentionMarker } from '../stages/staging/retention';
+import type { RunStore } from '../run/runs';
+import type { RunQueues } from '../run/messages';
+import type { StagingPort } from '../stages/staging/store';
+import type { BlobPort } from '../platform/storage';
+import type { ActivityLog } from '../platform/logging';
+import type { ArchiveSource, ConvertResult, ItemRouting, MailboxImporter, RecordValidation } from '../model/stages';
 
-// ---- messages on the stage queues (claim checks, never payloads) -----------
-// Each names a batch: a slice of the window, a page of records, a batch of items, a step of a mailbox's chain.
-
-export interface FetchMessage { runId: string; slice: WindowSlice }
-/** One page of raw records the source returned (a blob in staging). */
-export interface PageMessage { runId: string; pageBlob: string; records: number }
-/** A batch of items between stages: staged items for conversion, converted items for mapping (a blob in staging). */
-export interface BatchMessage { runId: string; batchBlob: string; items: number }
-/**
- * One step of a mailbox's import chain: the pending units of the mailbox
- * after item key `after`, in item-key order. `pass` 0 walks the mailbox once;
- * a later pass (a sweep, since `heldSince`) walks it again for the units
- * another worker held; `held` says this pass left some pending.
- */
-export interface ImportMessage {
-  runId: string;
-  mailboxId: string;
-  mailbox: string;
-  step: number;
-  pass: number;
-  after?: string;
-  held?: boolean;
-  heldSince?: string;
-}
-
-export interface StageQueues {
-  fetch: StageQueue<FetchMessage>;
-  stage: StageQueue<PageMessage>;
-  convert: StageQueue<BatchMessage>;
-  map: StageQueue<BatchMessage>;
-  import: StageQueue<ImportMessage>;
-}
-
-/**
- * The stage queues of each run: a run's work waits in queues of its own, so
- * that overlapping runs never wait for or count each other's messages; the
- * poison queues are shared (one per stage), each message naming its run.
- */
-export interface RunQueues {
-  of(runId: string): StageQueues;
-  /** Creates the run's queues (and the shared poison queues) when missing. */
-  ensure(runId: string): Promise<void>;
-  /** Deletes the run's queues once it has finished (they are empty). */
-  remove(runId: string): Promise<void>;
-}
-
-/** Staged items of one page of records, as conversion reads them. */
-export interface StagedBatch { runId: string; items: StagedItem[] }
-
-/** One converted item: what mapping routes and the import sends. */
-export interface ConvertedItem { itemKey: string; item: Item; email: ArchivedEmail }
-
-/** Converted items of one batch, as mapping reads them. */
-export interface ConvertedBatch { runId: string; items: ConvertedItem[] }
+export type { StagingPort } from '../stages/staging/store';
+export type { BlobPort } from '../platform/storage';
+export type { ActivityLog } from '../platform/logging';
+export type * from '../run/messages';
 
 // ---- the ports the activities need ------------------------------------------
-
-/** The staging store as the activities use it. */
-export type StagingPort = Pick<
-  StagingStore,
-  'putRawPage' | 'readRawPage' | 'putInvalidRecord' | 'stageItem' | 'openMedia' | 'putItemBlob' | 'putBatch' | 'readBatch' | 'reopenItem'
->;
-
-/** A blob store for per-run working data (unit lists) and reports. */
-export interface BlobPort {
-  /** Writes a blob; with `ifAbsent` only when it does not exist yet (the first version stands). */
-  putText(container: 'runs' | 'reports', name: string, text: string, contentType: string, options?: { ifAbsent?: boolean }): Promise<void>;
-  getText(container: 'runs' | 'reports', name: string): Promise<string>;
-}
-
-export interface ActivityLog {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
 
 export interface ActivityDependencies {
   settings: Settings;
@@ -106,7 +37,7 @@ export interface ActivityDependencies {
   importer(): MailboxImporter;
   /** Creates the queues, containers and tables when missing (once per process). */
   ensureStorage(): Promise<void>;
-  /** Marks a finished run's blobs for the storage lifecycle rule (shared/retention.ts); absent, nothing is marked. */
+  /** Marks a finished run's blobs for the storage lifecycle rule (shared/stages/staging/retention.ts); absent, nothing is marked. */
   retention?: RetentionMarker;
   /** How many messages wait in each poison queue (logged for the alerts); absent, not logged. */
   poisonDepths?(): Promise<PoisonDepths>;
@@ -120,33 +51,3 @@ export interface ActivityContext {
   leaseRenewalInMs: number;
 }
 
-// ---- inputs and results -------------------------------------------------------
-
-/** What the orchestrator knows of a run when it begins it: the run record less its outcome. */
-export type BeginRunInput = Pick<RunRecord, 'runId' | 'instanceId' | 'trigger' | 'window' | 'readFrom' | 'startedAt' | 'redriveOf'>;
-export interface BeginRunResult {
-  slices: number;
-  /** Messages begun on each queue (fetch slices; a re-drive's batches on convert and map). */
-  queued: Partial<Record<StageName, number>>;
-}
-
-export interface RunRef { runId: string }
-
-export interface StageBatchResult {
-  /** Messages taken from the queue. */
-  taken: number;
-  /** Messages finished (outcome recorded or handed on). */
-  done: number;
-  poisoned: number;
-  /** Messages put on the next stage's queue (or, for import, on its own: the chains going on). */
-  sent: number;
-  /** Items (or, for import, units) the finished messages carried. */
-  items: number;
-}
-
-export type QueueDepths = Record<StageName, QueueDepth>;
-
-export interface PlanImportResult { mailboxes: number }
-
-export interface FinishRunInput { runId: string; error?: string; finishedAt: string }
-export interface FinishRunResult { runId: string; status: RunReport['status']; counts: ReportCounts; error?: string }

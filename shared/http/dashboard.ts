@@ -5,10 +5,10 @@
  * chart in inline SVG. Counts carry `data-count` attributes so a test (or a
  * scraper) reads exactly what a person sees.
  */
-import { formatAge, type Backlog } from '../backlog';
-import { maskPhone } from '../phone';
-import type { ReportCounts, RunReport } from '../report';
-import type { Watermark } from '../watermark';
+import { formatAge, type Backlog } from '../run/backlog';
+import { maskPhone } from '../model/phone';
+import type { ReportCounts, RunReport } from '../run/report';
+import type { Watermark } from '../run/watermark';
 import type { RunSummary } from './views';
 
 export interface DashboardModel {

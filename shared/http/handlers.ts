@@ -6,21 +6,21 @@
  * before a handler runs (by the Functions host in Azure, by the local server
  * under `o2-archiver serve`).
  */
-import { describeError, isArchiverError } from '../errors';
-import { readBacklog } from '../backlog';
-import { failuresCsv } from '../report';
-import { redriveCandidates } from '../redrive';
-import type { ActivityLog } from '../activities';
-import { HttpRoutes } from '../names';
+import { describeError, isArchiverError } from '../model/errors';
+import { readBacklog } from '../run/backlog';
+import { failuresCsv } from '../run/report';
+import { redriveCandidates } from '../run/redrive';
+import type { ActivityLog } from '../platform/logging';
+import { HttpRoutes } from '../platform/names';
 import type { AppHost } from './host';
 import { renderDashboard } from './dashboard';
 import { loadReport, noteAcceptedRun, recentRuns } from './views';
-import { maskPhone } from '../phone';
-import type { Backlog } from '../backlog';
-import type { RunReport } from '../report';
-import type { RunRecord } from '../runs';
-import type { StartRunRequest, StartedRun } from '../runStart';
-import { parseInstant, windowTooLong } from '../window';
+import { maskPhone } from '../model/phone';
+import type { Backlog } from '../run/backlog';
+import type { RunReport } from '../run/report';
+import type { RunRecord } from '../run/runs';
+import type { StartRunRequest, StartedRun } from '../run/runStart';
+import { parseInstant, windowTooLong } from '../run/window';
 
 /** The request as the handlers read it (@azure/functions' HttpRequest has this shape). */
 export interface ApiRequest {

@@ -1,20 +1,20 @@
 /**
- * What the HTTP and timer triggers need, in one place: settings, the run
- * starter, the run store, blobs, the mapping store and the watermark. In
- * Azure the starter is Durable's client of the invocation; under
+ * What the HTTP and timer triggers need: settings, the run starter, the run
+ * store, blobs, the mapping store and the watermark (`AppHost`), and the run
+ * starter over Durable's client. The composition root (shared/app/root.ts)
+ * builds the host: in Azure over the invocation's Durable client; under
  * `o2-archiver serve` and in tests a host with the local runner is put in
  * place with `useAppHost`, and the very same handlers run over it.
  */
-import { readSettings, type Settings } from '../config';
-import { createInfrastructure, type Infrastructure } from '../dependencies';
-import { ArchiverError } from '../errors';
-import { poisonQueueDepths, type HistoryPurger, type PoisonDepths } from '../housekeeping';
-import { createMappingStore, type MappingStore } from '../mapping';
-import { ContainerNames, OrchestratorNames } from '../names';
-import type { BlobPort } from '../activities';
-import type { RunStore } from '../runs';
-import { buildRunInput, newRunId, type RunStarter, type StartRunRequest, type StartedRun } from '../runStart';
-import { watermarkStoreOf, type WatermarkStore } from '../watermark';
+import type { Settings } from '../platform/config';
+import { ArchiverError } from '../model/errors';
+import type { HistoryPurger, PoisonDepths } from '../run/housekeeping';
+import type { MappingStore } from '../stages/mapping';
+import { OrchestratorNames } from '../platform/names';
+import type { BlobPort } from '../platform/storage';
+import type { RunStore } from '../run/runs';
+import { buildRunInput, newRunId, type RunStarter, type StartRunRequest, type StartedRun } from '../run/runStart';
+import type { WatermarkStore } from '../run/watermark';
 
 /**
  * The run starter of the HTTP API and the timer. It never hands out Durable's
@@ -88,50 +88,4 @@ export function durableRunStarter(client: DurableClientLike, settings: Settings,
       return found && { runtimeStatus: found.runtimeStatus, customStatus: found.customStatus, output: found.output };
     },
   };
-}
-
-let override: AppHost | undefined;
-let azureInfra: Infrastructure | undefined;
-
-/** Puts a host in place for every trigger (the local server and tests); `undefined` goes back to Azure's. */
-export function useAppHost(host: AppHost | undefined): void {
-  override = host;
-}
-
-/** Builds a host over an infrastructure and a starter. */
-export function createAppHost(infra: Infrastructure, starter: AppRunStarter, now: () => Date = () => new Date()): AppHost {
-  return {
-    settings: infra.settings,
-    starter,
-    runs: infra.runs,
-    blobs: infra.blobs,
-    mapping: createMappingStore(infra.storage.container(ContainerNames.mapping), { defaultRegion: infra.settings.DEFAULT_PHONE_REGION }),
-    watermarks: watermarkStoreOf(infra.runs, now),
-    poisonDepths: () => poisonQueueDepths(infra.storage),
-    now,
-  };
-}
-
-/** The host of this invocation: the one put in place, else Azure's over the invocation's Durable client. */
-export function appHost(durableClient: () => DurableClientLike): AppHost {
-  if (override) return override;
-  // Storage clients are built once per process; the Durable client belongs to the invocation.
-  azureInfra ??= createInfrastructure(readSettings());
-  const settings = azureInfra.settings;
-  // Built on first use, so triggers that never start a run need no Durable client binding.
-  let starter: AppRunStarter | undefined;
-  const durable = () => (starter ??= durableRunStarter(durableClient(), settings));
-  const host = createAppHost(azureInfra, {
-    startRun: (request) => durable().startRun(request),
-    getInstance: (instanceId) => durable().getInstance(instanceId),
-  });
-  // Only the housekeeping timer calls it, and only it binds a Durable client for it.
-  host.history = {
-    purgeInstanceHistoryBy(filter) {
-      const client = durableClient();
-      if (!client.purgeInstanceHistoryBy) throw new TypeError('this Durable client cannot purge instance history');
-      return client.purgeInstanceHistoryBy(filter);
-    },
-  };
-  return host;
 }

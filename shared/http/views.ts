@@ -4,10 +4,10 @@
  * outcome rows while it runs) and summaries of recent runs.
  */
 import { RestError } from '@azure/data-tables';
-import { RunTableRows } from '../names';
-import { buildReport, type ReportCounts, type RunReport } from '../report';
-import type { BlobPort } from '../activities';
-import type { RunRecord, RunStore } from '../runs';
+import { reportBlobNames, RunTableRows } from '../platform/names';
+import { buildReport, type ReportCounts, type RunReport } from '../run/report';
+import type { BlobPort } from '../platform/storage';
+import type { RunRecord, RunStore } from '../run/runs';
 
 export interface RunReadPorts {
   runs: RunStore;
@@ -56,7 +56,7 @@ async function acceptedRun(runs: RunStore, runId: string): Promise<RunRecord | u
 /** The report of a known run record. */
 export async function reportOf(ports: RunReadPorts, run: RunRecord): Promise<RunReport> {
   if (run.status !== 'running') {
-    const stored = await ports.blobs.getText('reports', `${run.runId}.json`).then((t) => JSON.parse(t) as RunReport, () => undefined);
+    const stored = await ports.blobs.getText('reports', reportBlobNames(run.runId).report).then((t) => JSON.parse(t) as RunReport, () => undefined);
     if (stored) return stored;
   }
   const [items, units, runErrors] = await Promise.all([

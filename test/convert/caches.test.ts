@@ -2,9 +2,9 @@
  * What the conversion keeps between items (parsed numbers by region, time zone
  * formatters by zone) never lets one item's answer leak into another's.
  */
-import { callSummary, participantAddress, participantE164, participantLabel } from '../../shared/convert';
-import type { Item } from '../../shared/item';
-import { toE164 } from '../../shared/phone';
+import { callSummary, participantAddress, participantE164, participantLabel } from '../../shared/stages/convert';
+import type { Item } from '../../shared/model/item';
+import { toE164 } from '../../shared/model/phone';
 
 describe('numbers kept by region', () => {
   test('the same written number in two regions gives each region its own answer, in either order', () => {

@@ -1,8 +1,8 @@
 /** Every fixture item converts, and its .eml reads back (mailparser) to exactly what the contract says. */
 import { createHash } from 'node:crypto';
-import { convertItem, describeArchivedEmail, messageIdForItem } from '../../shared/convert';
-import type { ArchivedEmail } from '../../shared/stages';
-import type { Item } from '../../shared/item';
+import { convertItem, describeArchivedEmail, messageIdForItem } from '../../shared/stages/convert';
+import type { ArchivedEmail } from '../../shared/model/stages';
+import type { Item } from '../../shared/model/item';
 import { fixtureNames, inlineOpener, lines, loadFixture, OPTIONS, parse, rawHeaders, readAll, sha256, stage } from './support';
 
 interface Expected {

@@ -10,8 +10,8 @@ import {
   safeFileName,
   sanitizeHeaderText,
   subjectForItem,
-} from '../../shared/convert';
-import type { Item, Participant } from '../../shared/item';
+} from '../../shared/stages/convert';
+import type { Item, Participant } from '../../shared/model/item';
 
 test.each([
   [0, '0s'],

@@ -1,10 +1,10 @@
 /** Hostile and unusual input: header injection, huge words, path names, other scripts, offsets, wrong media bytes. */
 import { Readable } from 'node:stream';
 import libmime from 'libmime';
-import { convertItem } from '../../shared/convert';
-import { isArchiverError } from '../../shared/errors';
-import type { Item, MediaDescriptor } from '../../shared/item';
-import type { ArchivedEmail } from '../../shared/stages';
+import { convertItem } from '../../shared/stages/convert';
+import { isArchiverError } from '../../shared/model/errors';
+import type { Item, MediaDescriptor } from '../../shared/model/item';
+import type { ArchivedEmail } from '../../shared/model/stages';
 import { inlineOpener, lines, OPTIONS, parse, rawHeaders, readAll, sha256, stage } from './support';
 
 function sms(overrides: Partial<Item> = {}): Item {

@@ -4,9 +4,9 @@
  * the right error whatever goes wrong underneath.
  */
 import { Readable } from 'node:stream';
-import { convertItem, verifiedMediaStream } from '../../shared/convert';
-import { ArchiverError, isArchiverError } from '../../shared/errors';
-import type { Item, MediaDescriptor, MediaOpener } from '../../shared/item';
+import { convertItem, verifiedMediaStream } from '../../shared/stages/convert';
+import { ArchiverError, isArchiverError } from '../../shared/model/errors';
+import type { Item, MediaDescriptor, MediaOpener } from '../../shared/model/item';
 import { OPTIONS, parse, readAll, sha256, stage } from './support';
 
 const CHUNK = 64 * 1024;

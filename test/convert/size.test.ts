@@ -1,7 +1,7 @@
 /** The size rule at the 10 MiB boundary, and a 10 MiB item streamed without being read ahead. */
 import { Readable } from 'node:stream';
-import { convertItem } from '../../shared/convert';
-import type { Item, StagedItem } from '../../shared/item';
+import { convertItem } from '../../shared/stages/convert';
+import type { Item, StagedItem } from '../../shared/model/item';
 import { OPTIONS, parse, readAll, sha256 } from './support';
 
 const MAX = 10 * 1024 * 1024;

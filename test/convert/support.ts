@@ -5,8 +5,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { canonicalize } from 'json-canonicalize';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { itemSizeInBytes, type Item, type MediaOpener, type StagedItem } from '../../shared/item';
-import type { ConvertOptions } from '../../shared/convert';
+import { itemSizeInBytes, type Item, type MediaOpener, type StagedItem } from '../../shared/model/item';
+import type { ConvertOptions } from '../../shared/stages/convert';
 
 export const FIXTURE_DIR = path.resolve(__dirname, '../../fixtures/items');
 

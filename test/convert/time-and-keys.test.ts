@@ -1,7 +1,7 @@
 /** The item's time and keys as the email writes them: the same answers Date and item.ts give, by a shorter way. */
-import { describeArchivedEmail, messageIdForItem } from '../../shared/convert';
-import { utcTimestamp } from '../../shared/convert/time';
-import { itemKey, type Item } from '../../shared/item';
+import { describeArchivedEmail, messageIdForItem } from '../../shared/stages/convert';
+import { utcTimestamp } from '../../shared/stages/convert/time';
+import { itemKey, type Item } from '../../shared/model/item';
 import { OPTIONS, stage } from './support';
 
 describe('utcTimestamp writes what Date#toISOString writes, or refuses what Date cannot read', () => {

@@ -4,7 +4,7 @@
  * quarter-hour offsets, a half-hour clock change, and at the moments clocks
  * change.
  */
-import { ZONE_TIME_OPTIONS, ZoneClock } from '../../shared/convert/time';
+import { ZONE_TIME_OPTIONS, ZoneClock } from '../../shared/stages/convert/time';
 
 const OPTIONS = ZONE_TIME_OPTIONS;
 

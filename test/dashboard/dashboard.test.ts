@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { startServe, type ServeHandle } from '../../local/cli/commands/serve';
-import { maskPhone } from '../../shared/phone';
-import type { ReportCounts, RunReport } from '../../shared/report';
+import { maskPhone } from '../../shared/model/phone';
+import type { ReportCounts, RunReport } from '../../shared/run/report';
 import { PROJECT_ROOT, SAMPLE_WINDOW, startTestStack, type TestStack } from '../support/stack';
 
 jest.setTimeout(240_000);

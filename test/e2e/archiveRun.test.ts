@@ -3,7 +3,7 @@
  * conversion -> mapping -> Graph emulator, driven by the real orchestrator
  * through durable-functions' replay.
  */
-import { checkBalance } from '../../shared/report';
+import { checkBalance } from '../../shared/run/report';
 import { startTestStack, SAMPLE_WINDOW, type TestStack } from '../support/stack';
 
 describe('an archive run end to end', () => {

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { main } from '../../local/cli/main';
-import { checkBalance, type RunReport } from '../../shared/report';
+import { checkBalance, type RunReport } from '../../shared/run/report';
 import { captureIo, stackForCli } from '../support/cli';
 import { graphGet, readMailboxesThroughGraph, type GraphEndpoint } from '../support/stack';
 

@@ -2,7 +2,7 @@
  * A source that never answers fails the run in bounded time with a reason
  * naming the slices it could not read, instead of hanging.
  */
-import { checkBalance } from '../../shared/report';
+import { checkBalance } from '../../shared/run/report';
 import { startTestStack, type TestStack } from '../support/stack';
 
 const WINDOW = { from: '2026-11-25T09:00:00.000Z', to: '2026-11-25T12:00:00.000Z' };

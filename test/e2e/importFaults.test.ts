@@ -7,7 +7,7 @@
  * attachments go by upload session; whether the service answers a status GET
  * on an upload URL is not documented for Outlook, so both answers are run.
  */
-import { checkBalance } from '../../shared/report';
+import { checkBalance } from '../../shared/run/report';
 import { emlFiles, readMailboxesThroughGraph, startTestStack, SAMPLE_WINDOW, type TestStack } from '../support/stack';
 
 describe.each(['answer', 'refuse'] as const)('a run at a 30%% fault rate (upload session status GET: %s)', (statusMode) => {

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { startAzurite, type AzuriteHandle } from '../../local/azurite';
 import { exitWithin, PROCESS_SCRIPTS, startCliProcess as cli, startServiceProcess as startService, waitUntil, type CliProcess as CliRun } from '../../local/processes';
 import { sampleTenant } from '../../local/sample';
-import { checkBalance, type RunReport } from '../../shared/report';
+import { checkBalance, type RunReport } from '../../shared/run/report';
 import { emlFiles, readMailboxesThroughGraph, PROJECT_ROOT, SAMPLE_WINDOW, type GraphEndpoint } from '../support/stack';
 
 const CLI = PROCESS_SCRIPTS.cli;

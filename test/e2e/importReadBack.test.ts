@@ -5,7 +5,7 @@
  * Message-ID, its item id and its attachments' bytes; and the same window run
  * three times imports each unit once.
  */
-import { checkBalance } from '../../shared/report';
+import { checkBalance } from '../../shared/run/report';
 import {
   contractMessageId,
   emlFiles,

@@ -5,7 +5,7 @@
  * shared day is imported once.
  */
 import { sampleDay } from '../../local/sample';
-import { checkBalance } from '../../shared/report';
+import { checkBalance } from '../../shared/run/report';
 import { startTestStack, SAMPLE_WINDOW, type TestStack } from '../support/stack';
 
 const BACKFILL = { from: '2026-11-22T00:00:00.000Z', to: '2026-11-26T00:00:00.000Z' };

@@ -3,9 +3,9 @@
  * reported unmapped with its numbers, stays staged, and a re-drive after a
  * mapping upload that covers it imports it once (and only once).
  */
-import { ContainerNames } from '../../shared/names';
-import { createMappingStore } from '../../shared/mapping';
-import { checkBalance } from '../../shared/report';
+import { ContainerNames } from '../../shared/platform/names';
+import { createMappingStore } from '../../shared/stages/mapping';
+import { checkBalance } from '../../shared/run/report';
 import { startTestStack, SAMPLE_WINDOW, type TestStack } from '../support/stack';
 
 const UNMAPPED_ITEM = 'tm-sms-0005'; // fixtures/items/sms-unmapped.json: +447700900555 to +447700900999

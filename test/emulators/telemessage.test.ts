@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { itemSizeInBytes } from '../../shared/item';
-import { toE164 } from '../../shared/phone';
-import { validateRecord } from '../../shared/source';
+import { itemSizeInBytes } from '../../shared/model/item';
+import { toE164 } from '../../shared/model/phone';
+import { validateRecord } from '../../shared/stages/source';
 import { seededMedia, startTeleMessageEmulator, type TeleMessageEmulator, type TeleMessageEmulatorOptions } from '../../local/emulators/telemessage';
 import { sampleDay, sampleTenant } from '../../local/sample';
 import { fixtureItem, readAll } from '../source/helpers';

@@ -6,10 +6,10 @@
 import { InstanceStore } from '../../local/driver/instanceStore';
 import { replay, actionSignature, EventType } from '../../local/driver/replay';
 import { registeredFunctions } from '../../local/driver/functionsCore';
-import { createActivityDependencies, useActivityDependencies, useSettings } from '../../shared/dependencies';
-import { OrchestratorNames, TableNames } from '../../shared/names';
-import { checkBalance } from '../../shared/report';
-import { instanceIdForWindow } from '../../shared/window';
+import { createActivityDependencies, useActivityDependencies, useSettings } from '../../shared/app/root';
+import { OrchestratorNames, TableNames } from '../../shared/platform/names';
+import { checkBalance } from '../../shared/run/report';
+import { instanceIdForWindow } from '../../shared/run/window';
 import { startTestStack, SAMPLE_WINDOW, type TestStack } from '../support/stack';
 
 describe('archiveRunOrchestrator', () => {

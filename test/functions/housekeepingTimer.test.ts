@@ -11,12 +11,13 @@ import path from 'node:path';
 import { InvocationContext, type Timer } from '@azure/functions';
 import { housekeepingTimer } from '../../functions/housekeepingTimer';
 import { startAzurite, type AzuriteHandle } from '../../local/azurite';
-import { readSettings } from '../../shared/config';
-import { createInfrastructure, ensureInfrastructure, type Infrastructure } from '../../shared/dependencies';
-import { FINISHED_RUNTIME_STATES, historyPurgeFilter, type HistoryPurgeFilter } from '../../shared/housekeeping';
-import { createAppHost, useAppHost, type AppHost } from '../../shared/http/host';
-import { poisonQueueName } from '../../shared/names';
-import { LogEvents, parseEventLine } from '../../shared/logging';
+import { readSettings } from '../../shared/platform/config';
+import { createInfrastructure, ensureInfrastructure, type Infrastructure } from '../../shared/app/root';
+import { FINISHED_RUNTIME_STATES, historyPurgeFilter, type HistoryPurgeFilter } from '../../shared/run/housekeeping';
+import { createAppHost, useAppHost } from '../../shared/app/root';
+import type { AppHost } from '../../shared/http/host';
+import { poisonQueueName } from '../../shared/platform/names';
+import { LogEvents, parseEventLine } from '../../shared/platform/logging';
 
 describe('historyPurgeFilter', () => {
   const now = new Date('2027-03-01T03:30:00Z');

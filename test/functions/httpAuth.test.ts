@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadFunctionApp } from '../../local/driver/functionApp';
-import { HttpRoutes } from '../../shared/names';
+import { HttpRoutes } from '../../shared/platform/names';
 
 interface HttpBinding {
   type: string;

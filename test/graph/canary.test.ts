@@ -10,8 +10,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startGraphEmulator, type GraphEmulator, type RuntimeOptions } from '../../local/emulators/graph';
-import { CANARY_CHECKS, runCanary, type CanaryCheckName, type CanaryResult } from '../../shared/graph/canary';
-import type { Settings } from '../../shared/config';
+import { CANARY_CHECKS, runCanary, type CanaryCheckName, type CanaryResult } from '../../shared/stages/import/canary';
+import type { Settings } from '../../shared/platform/config';
 import { testSettings } from '../support/storage';
 import { users } from '../emulators/graph/fixtures';
 
@@ -169,8 +169,8 @@ describe('the canary when calls fail', () => {
 
 /** Deletes one message for good through the API, as an admin would after a failed canary. */
 async function runCanaryCleanup(messageId: string): Promise<{ ok: boolean }> {
-  const { createGraphClient } = await import('../../shared/graph/client');
-  const { permanentlyDeleteMessage } = await import('../../shared/graph/mailbox');
+  const { createGraphClient } = await import('../../shared/platform/graph/client');
+  const { permanentlyDeleteMessage } = await import('../../shared/platform/graph/mailbox');
   await permanentlyDeleteMessage(createGraphClient(settings), MAILBOX, messageId);
   return { ok: true };
 }

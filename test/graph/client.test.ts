@@ -1,9 +1,9 @@
-import { createGraphClient, splitGraphBaseUrl } from '../../shared/graph/client';
-import { userAddressFilter } from '../../shared/graph/directory';
-import { classifyGraphError, GraphRequestError, toGraphRequestError } from '../../shared/graph/errors';
-import type { HttpRequest } from '../../shared/graph/http';
-import { createMailboxGate } from '../../shared/import/pacing';
-import { RetryBudgetExhaustedError } from '../../shared/retry';
+import { createGraphClient, splitGraphBaseUrl } from '../../shared/platform/graph/client';
+import { userAddressFilter } from '../../shared/platform/graph/directory';
+import { classifyGraphError, GraphRequestError, toGraphRequestError } from '../../shared/platform/graph/errors';
+import type { HttpRequest } from '../../shared/platform/graph/http';
+import { createMailboxGate } from '../../shared/stages/import/pacing';
+import { RetryBudgetExhaustedError } from '../../shared/platform/retry';
 import { testSettings } from '../support/storage';
 
 const graphError = (statusCode: number, headers: Record<string, string> = {}, code = 'Some') => ({

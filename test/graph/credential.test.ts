@@ -2,8 +2,8 @@
  * Which credential reaches Graph: an app registration wins over the managed
  * identity, whose client id also serves storage.
  */
-import { readSettings } from '../../shared/config';
-import { createGraphClient } from '../../shared/graph';
+import { readSettings } from '../../shared/platform/config';
+import { createGraphClient } from '../../shared/platform/graph';
 
 const REAL_GRAPH = { GRAPH_BASE_URL: 'https://graph.microsoft.com/v1.0', AzureWebJobsStorage__accountName: 'o2arch' };
 

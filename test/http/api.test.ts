@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startServe, type ServeHandle } from '../../local/cli/commands/serve';
 import { maskReport } from '../../shared/http/handlers';
-import type { RunReport } from '../../shared/report';
+import type { RunReport } from '../../shared/run/report';
 import { PROJECT_ROOT, SAMPLE_WINDOW, startTestStack, type TestStack } from '../support/stack';
 
 jest.setTimeout(240_000);

@@ -11,10 +11,11 @@ import { HttpRequest, InvocationContext, type HttpRequestInit, type HttpResponse
 import { mappingHttp } from '../../functions/mappingHttp';
 import { startRunHttp } from '../../functions/startRunHttp';
 import { startServe, type ServeHandle } from '../../local/cli/commands/serve';
-import { createAppHost, durableRunStarter, useAppHost, type DurableClientLike } from '../../shared/http/host';
-import { maskPhone } from '../../shared/phone';
-import type { RunReport } from '../../shared/report';
-import { instanceIdForWindow } from '../../shared/window';
+import { createAppHost, useAppHost } from '../../shared/app/root';
+import { durableRunStarter, type DurableClientLike } from '../../shared/http/host';
+import { maskPhone } from '../../shared/model/phone';
+import type { RunReport } from '../../shared/run/report';
+import { instanceIdForWindow } from '../../shared/run/window';
 import { SAMPLE_WINDOW, startTestStack, type TestStack } from '../support/stack';
 
 jest.setTimeout(240_000);

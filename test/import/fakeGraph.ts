@@ -6,9 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { HttpRequest, HttpSend } from '../../shared/graph/http';
-import { itemKey } from '../../shared/item';
-import type { ArchivedEmail } from '../../shared/stages';
+import type { HttpRequest, HttpSend } from '../../shared/platform/graph/http';
+import { itemKey } from '../../shared/model/item';
+import type { ArchivedEmail } from '../../shared/model/stages';
 
 export const FAKE_BASE = 'https://127.0.0.1:1/v1.0';
 export const FAKE_TOKEN = 'fake-token';

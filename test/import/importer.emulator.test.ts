@@ -4,12 +4,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startGraphEmulator, type GraphEmulator } from '../../local/emulators/graph';
-import { checkGraph } from '../../shared/graph/check';
-import { createGraphClient } from '../../shared/graph/client';
-import { createGraphDirectory } from '../../shared/graph/directory';
-import { createMailboxImporter, type MailboxImporterOptions } from '../../shared/import/importer';
-import { createLedger } from '../../shared/ledger';
-import type { ArchivedAttachment, ArchivedEmail, ImportUnit, ResolvedMailbox } from '../../shared/stages';
+import { checkGraph } from '../../shared/platform/graph/check';
+import { createGraphClient } from '../../shared/platform/graph/client';
+import { createGraphDirectory } from '../../shared/platform/graph/directory';
+import { createMailboxImporter, type MailboxImporterOptions } from '../../shared/stages/import/importer';
+import { createLedger } from '../../shared/stages/import/ledger';
+import type { ArchivedAttachment, ArchivedEmail, ImportUnit, ResolvedMailbox } from '../../shared/model/stages';
 import { testSettings, testStorage, uniqueName } from '../support/storage';
 import { FakeStaging, sampleEmail } from './fakeGraph';
 

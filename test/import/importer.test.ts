@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createGraphClient } from '../../shared/graph/client';
-import { createMailboxImporter, type MailboxImporterOptions } from '../../shared/import/importer';
-import { createLedger } from '../../shared/ledger';
-import type { ArchivedAttachment, ArchivedEmail, ResolvedMailbox } from '../../shared/stages';
+import { createGraphClient } from '../../shared/platform/graph/client';
+import { createMailboxImporter, type MailboxImporterOptions } from '../../shared/stages/import/importer';
+import { createLedger } from '../../shared/stages/import/ledger';
+import type { ArchivedAttachment, ArchivedEmail, ResolvedMailbox } from '../../shared/model/stages';
 import { testSettings, testStorage, uniqueName } from '../support/storage';
 import { FAKE_BASE, FAKE_TOKEN, FakeGraph, FakeStaging, sampleEmail } from './fakeGraph';
 

@@ -9,8 +9,8 @@ import {
   planAttachments,
   splitArchiverHeaders,
   toSecond,
-} from '../../shared/import/message';
-import type { ArchivedAttachment, ArchivedEmail } from '../../shared/stages';
+} from '../../shared/stages/import/message';
+import type { ArchivedAttachment, ArchivedEmail } from '../../shared/model/stages';
 
 function email(overrides: Partial<ArchivedEmail> = {}): ArchivedEmail {
   return {

@@ -1,15 +1,15 @@
 /**
  * One agreement between code, infra and docs: the settings the app reads
- * (the zod schema of shared/config.ts) are the settings infra/main.bicep
+ * (the zod schema of shared/platform/config.ts) are the settings infra/main.bicep
  * gives the function app (all but the local-only ones), the settings
  * local.settings.sample.json lists (all of them), and the settings
  * docs/settings.md documents. Settings the Functions runtime owns are
- * excepted, from the one list in shared/config.ts that docs/settings.md
+ * excepted, from the one list in shared/platform/config.ts that docs/settings.md
  * names too.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { LOCAL_ONLY_SETTINGS, RUNTIME_SETTINGS, SETTING_NAMES, isRuntimeSetting } from '../../shared/config';
+import { LOCAL_ONLY_SETTINGS, RUNTIME_SETTINGS, SETTING_NAMES, isRuntimeSetting } from '../../shared/platform/config';
 import { appSettingNames, declaration, objectKeys, readBicep, topLevelObjectKeys } from '../support/bicep';
 
 const root = path.resolve(__dirname, '../..');
@@ -71,7 +71,7 @@ describe('settings: code, infra/main.bicep, local.settings.sample.json and docs/
     }
   });
 
-  it('docs/settings.md documents every setting, names the local-only ones and the runtime\'s as shared/config.ts lists them', () => {
+  it('docs/settings.md documents every setting, names the local-only ones and the runtime\'s as shared/platform/config.ts lists them', () => {
     const documented = [...docs.matchAll(/^\| `([A-Za-z_][A-Za-z0-9_]*)` \|/gm)].map((m) => m[1]);
     expect(disagreement(SETTING_NAMES, documented)).toEqual({ missing: [], unexpected: [] });
     const localSection = section(docs, 'Local-only settings');

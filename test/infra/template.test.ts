@@ -10,11 +10,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runFinishedLine } from '../../shared/activities/run';
-import { backlogLine, poisonLine } from '../../shared/housekeeping';
-import { LogEvents, parseEventLine } from '../../shared/logging';
-import { ContainerNames, QueueNames, RetentionTag, StageOrder, poisonQueueName } from '../../shared/names';
-import { itemPrefix, runPrefixes, RUN_MARGIN_IN_MS } from '../../shared/retention';
-import type { RunStatus } from '../../shared/runs';
+import { backlogLine, poisonLine } from '../../shared/run/housekeeping';
+import { LogEvents, parseEventLine } from '../../shared/platform/logging';
+import { ContainerNames, QueueNames, RetentionTag, StageOrder, poisonQueueName } from '../../shared/platform/names';
+import { itemPrefix, runPrefixes, RUN_MARGIN_IN_MS } from '../../shared/stages/staging/retention';
+import type { RunStatus } from '../../shared/run/runs';
 import { blankStringsAndComments, declaration, objectKeys, readBicep, resources } from '../support/bicep';
 
 const bicep = readBicep();
@@ -89,7 +89,7 @@ describe('infra/main.bicep: alerts', () => {
     [LogEvents.poison]: Object.keys(parseEventLine(LogEvents.poison, poisonLine({ 'o2-map-poison': 1 }))!),
   } as Record<string, string[]>;
 
-  it('names the events as shared/logging.ts does', () => {
+  it('names the events as shared/platform/logging.ts does', () => {
     expect(stringObject('logEvents')).toEqual({ runFinished: LogEvents.runFinished, backlog: LogEvents.backlog, poison: LogEvents.poison });
   });
 
@@ -142,7 +142,7 @@ describe('infra/main.bicep: alerts', () => {
 describe('infra/main.bicep: retention', () => {
   const lifecycle = declaration(bicep, 'resource', 'lifecycle');
 
-  it('tags as shared/retention.ts does', () => {
+  it('tags as shared/stages/staging/retention.ts does', () => {
     expect(stringObject('retentionTag')).toEqual({ name: RetentionTag.name, settled: RetentionTag.settled });
   });
 
@@ -183,7 +183,7 @@ describe('infra/main.bicep: Application Insights and storage', () => {
     expect(declaration(bicep, 'var', 'roles')).toContain("monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'");
   });
 
-  it('creates the containers and queues shared/names.ts names', () => {
+  it('creates the containers and queues shared/platform/names.ts names', () => {
     const containers = [...declaration(bicep, 'var', 'appContainers').matchAll(/'([^']+)'/g)].map((m) => m[1]);
     expect(containers.sort()).toEqual(Object.values(ContainerNames).sort());
     const queues = [...declaration(bicep, 'var', 'stageQueues').matchAll(/'([^']+)'/g)].map((m) => m[1]);

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { main, type CommandIo } from '../../local/cli/main';
-import { ContainerNames } from '../../shared/names';
-import { createMappingStore } from '../../shared/mapping/store';
+import { ContainerNames } from '../../shared/platform/names';
+import { createMappingStore } from '../../shared/stages/mapping/store';
 import { testStorage } from '../support/storage';
 
 const fixture = (name: string) => path.join(__dirname, '../../fixtures/mapping', name);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { diffMappings, formatMappingCsv, mappingTableOf, parseMappingCsv } from '../../shared/mapping/csv';
+import { diffMappings, formatMappingCsv, mappingTableOf, parseMappingCsv } from '../../shared/stages/mapping/csv';
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, '../../fixtures/mapping', name), 'utf8');
 const parse = (text: string) => parseMappingCsv(text, { defaultRegion: 'GB' });

@@ -1,4 +1,4 @@
-import { maskPhone, toE164 } from '../../shared/phone';
+import { maskPhone, toE164 } from '../../shared/model/phone';
 
 describe('toE164 (as the mapping file and the resolver use it)', () => {
   it.each([

@@ -1,6 +1,7 @@
-import type { Item, Participant } from '../../shared/item';
-import { createMailboxResolver, createStaticDirectory } from '../../shared/mapping/resolve';
-import type { DirectoryUser, UserDirectory } from '../../shared/stages';
+import type { Item, Participant } from '../../shared/model/item';
+import { createMailboxResolver } from '../../shared/stages/mapping/resolve';
+import { createStaticDirectory } from '../support/staticDirectory';
+import type { DirectoryUser, UserDirectory } from '../../shared/model/stages';
 
 const ALICE = { id: 'id-alice', userPrincipalName: 'alice.smith@contoso.example', mail: 'Alice.Smith@contoso.example', proxyAddresses: ['SMTP:Alice.Smith@contoso.example', 'smtp:asmith@contoso-legacy.example', 'SIP:alice.sip@contoso.example'] };
 const BOB = { id: 'id-bob', userPrincipalName: 'bob.jones@contoso.example', mail: 'bob.jones@contoso.example' };

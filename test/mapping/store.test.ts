@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
-import { createMappingStore, MappingBlobNames } from '../../shared/mapping/store';
+import { createMappingStore, MappingBlobNames } from '../../shared/stages/mapping/store';
 import { testStorage, uniqueName } from '../support/storage';
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, '../../fixtures/mapping', name), 'utf8');

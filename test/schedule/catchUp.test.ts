@@ -6,9 +6,10 @@
  */
 import { InvocationContext, type Timer } from '@azure/functions';
 import { archiveTimer } from '../../functions/archiveTimer';
-import { createAppHost, useAppHost, type AppHost } from '../../shared/http/host';
-import { checkBalance } from '../../shared/report';
-import type { ScheduledRunResult } from '../../shared/watermark';
+import { createAppHost, useAppHost } from '../../shared/app/root';
+import type { AppHost } from '../../shared/http/host';
+import { checkBalance } from '../../shared/run/report';
+import type { ScheduledRunResult } from '../../shared/run/runStart';
 import { startTestStack, type TestStack } from '../support/stack';
 
 jest.setTimeout(300_000);

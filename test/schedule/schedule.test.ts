@@ -8,10 +8,11 @@
 import { HttpRequest, InvocationContext, type Timer } from '@azure/functions';
 import { archiveTimer } from '../../functions/archiveTimer';
 import { redriveHttp } from '../../functions/redriveHttp';
-import { readBacklog } from '../../shared/backlog';
-import { createAppHost, useAppHost, type AppHost } from '../../shared/http/host';
-import { checkBalance, type RunReport } from '../../shared/report';
-import type { ScheduledRunResult } from '../../shared/watermark';
+import { readBacklog } from '../../shared/run/backlog';
+import { createAppHost, useAppHost } from '../../shared/app/root';
+import type { AppHost } from '../../shared/http/host';
+import { checkBalance, type RunReport } from '../../shared/run/report';
+import type { ScheduledRunResult } from '../../shared/run/runStart';
 import { sampleDay, sampleTenant } from '../../local/sample';
 import { startTestStack, type TestStack } from '../support/stack';
 

@@ -8,11 +8,11 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startAzurite, type AzuriteHandle } from '../../local/azurite';
-import { readSettings } from '../../shared/config';
+import { readSettings } from '../../shared/platform/config';
 import { createActivities, type ActivityDependencies, type ImportMessage } from '../../shared/activities';
-import { createActivityDependencies } from '../../shared/dependencies';
-import { itemKey } from '../../shared/item';
-import type { MailboxImporter, UnitResult } from '../../shared/stages';
+import { createActivityDependencies } from '../../shared/app/root';
+import { itemKey } from '../../shared/model/item';
+import type { MailboxImporter, UnitResult } from '../../shared/model/stages';
 import { sampleEmail } from '../import/fakeGraph';
 
 describe('import activity over real queues', () => {

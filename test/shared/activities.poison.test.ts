@@ -8,12 +8,12 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startAzurite, type AzuriteHandle } from '../../local/azurite';
-import { readSettings } from '../../shared/config';
+import { readSettings } from '../../shared/platform/config';
 import { createActivities } from '../../shared/activities';
-import { createActivityDependencies } from '../../shared/dependencies';
-import { buildReport, checkBalance } from '../../shared/report';
-import { itemKey } from '../../shared/item';
-import { validateRecord } from '../../shared/source';
+import { createActivityDependencies } from '../../shared/app/root';
+import { buildReport, checkBalance } from '../../shared/run/report';
+import { itemKey } from '../../shared/model/item';
+import { validateRecord } from '../../shared/stages/source';
 import { fixtureItem } from '../source/helpers';
 
 describe('stage activities over real queues', () => {

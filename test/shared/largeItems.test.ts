@@ -1,5 +1,5 @@
 /** The process's budget of large items: what fits goes at once, the rest waits its turn, in order, and small items never wait. */
-import { ByteBudget, LARGE_ITEM_BYTES, withinLargeItemBudget } from '../../shared/largeItems';
+import { ByteBudget, LARGE_ITEM_BYTES, withinLargeItemBudget } from '../../shared/platform/largeItems';
 
 const MiB = 1024 * 1024;
 

@@ -8,14 +8,14 @@
  * marked and says so in its log, with the line the alert rules read.
  */
 import { ContainerClient } from '@azure/storage-blob';
-import { beginRedrive } from '../../shared/redrive';
-import { itemKey } from '../../shared/item';
-import { ContainerNames, RetentionTag } from '../../shared/names';
-import { createRetentionMarker, isSettled, itemPrefix, SETTLED_AT_METADATA } from '../../shared/retention';
-import { RunStore } from '../../shared/runs';
-import { createStagingStore } from '../../shared/staging';
-import { validateRecord } from '../../shared/source';
-import { LogEvents, parseEventLine } from '../../shared/logging';
+import { beginRedrive } from '../../shared/run/redrive';
+import { itemKey } from '../../shared/model/item';
+import { ContainerNames, RetentionTag } from '../../shared/platform/names';
+import { createRetentionMarker, isSettled, itemPrefix, SETTLED_AT_METADATA } from '../../shared/stages/staging/retention';
+import { RunStore } from '../../shared/run/runs';
+import { createStagingStore } from '../../shared/stages/staging/store';
+import { validateRecord } from '../../shared/stages/source';
+import { LogEvents, parseEventLine } from '../../shared/platform/logging';
 import { createLocalRunner } from '../../local/runner';
 import { fixtureItem } from '../source/helpers';
 import { sampleEmail } from '../import/fakeGraph';

@@ -4,7 +4,7 @@
  * by mailbox and item-key range, outcomes that never lose a success, and the
  * import chain's conditional moves.
  */
-import { RunStore, type NewUnit, type RunUnitRow } from '../../shared/runs';
+import { RunStore, type NewUnit, type RunUnitRow } from '../../shared/run/runs';
 import { sampleEmail } from '../import/fakeGraph';
 import { testStorage, uniqueName } from '../support/storage';
 

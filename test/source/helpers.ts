@@ -1,7 +1,7 @@
 /** Helpers shared by the source, staging and emulator tests. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { RetryProfile } from '../../shared/retry';
+import type { RetryProfile } from '../../shared/platform/retry';
 
 /** One fixture item file, parsed: a fresh copy on every call. */
 export function fixtureItem(name: string): Record<string, unknown> {

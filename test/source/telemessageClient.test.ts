@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { isArchiverError } from '../../shared/errors';
-import type { ArchiveSource } from '../../shared/stages';
-import { createTeleMessageSource, teleMessageSourceFromSettings, type TeleMessageSourceOptions } from '../../shared/source';
-import { readSettings } from '../../shared/config';
+import { isArchiverError } from '../../shared/model/errors';
+import type { ArchiveSource } from '../../shared/model/stages';
+import { createTeleMessageSource, teleMessageSourceFromSettings, type TeleMessageSourceOptions } from '../../shared/stages/source';
+import { readSettings } from '../../shared/platform/config';
 import { startTeleMessageEmulator, type TeleMessageEmulator, type TeleMessageEmulatorOptions } from '../../local/emulators/telemessage';
 import { fixtureItem, quickRetry, readAll } from './helpers';
 

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { parseIsoInstant, sourceSha256, validateRecord } from '../../shared/source';
+import { parseIsoInstant, sourceSha256, validateRecord } from '../../shared/stages/source';
 import { fixtureItem } from './helpers';
 
 const fixtureNames = readdirSync(path.join(__dirname, '..', '..', 'fixtures', 'items')).map((f) => f.replace(/\.json$/, ''));

@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { ContainerNames } from '../../shared/names';
-import { createMappingStore } from '../../shared/mapping';
+import { ContainerNames } from '../../shared/platform/names';
+import { createMappingStore } from '../../shared/stages/mapping';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
 import { createLocalRunner, type LocalRunner } from '../../local/runner';
 

@@ -1,7 +1,7 @@
 /** Storage for tests: the Azurite of globalSetup, with names unique to each test. */
 import { randomUUID } from 'node:crypto';
-import { readSettings, type Settings } from '../../shared/config';
-import { createStorageClients, type StorageClients } from '../../shared/storage';
+import { readSettings, type Settings } from '../../shared/platform/config';
+import { createStorageClients, type StorageClients } from '../../shared/platform/storage';
 
 /** The Azurite connection string started by globalSetup. */
 export function azuriteConnectionString(): string {

@@ -2,15 +2,15 @@
  * `o2-archiver check`: logs in to TeleMessage and to Graph with the settings,
  * tries a read of each, and says what works and what to fix.
  * `o2-archiver check --canary <mailbox>`: proves on the tenant each Graph
- * behaviour the import relies on (shared/graph/canary.ts), and nothing else.
+ * behaviour the import relies on (shared/stages/import/canary.ts), and nothing else.
  */
-import { readSettings, requireSettings } from '../../../shared/config';
-import { describeError, isArchiverError } from '../../../shared/errors';
-import { teleMessageSourceFromSettings } from '../../../shared/source';
-import { checkGraph } from '../../../shared/graph';
-import { runCanary } from '../../../shared/graph/canary';
+import { readSettings, requireSettings } from '../../../shared/platform/config';
+import { describeError, isArchiverError } from '../../../shared/model/errors';
+import { teleMessageSourceFromSettings } from '../../../shared/stages/source';
+import { checkGraph } from '../../../shared/platform/graph';
+import { runCanary } from '../../../shared/stages/import/canary';
 import { allowOptions, optionalOption, usage } from '../args';
-import type { Command } from '../main';
+import type { Command } from '../command';
 
 export const checkCommand: Command = async (args, io) => {
   allowOptions(args, ['mailbox', 'canary']);

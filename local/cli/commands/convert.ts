@@ -9,13 +9,13 @@ import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Command } from '../main';
+import type { Command } from '../command';
 import { allowOptions, requireOption, usage } from '../args';
-import { readSettings } from '../../../shared/config';
-import { describeError, isArchiverError } from '../../../shared/errors';
-import { allMedia, itemSizeInBytes, type Item, type MediaOpener, type StagedItem } from '../../../shared/item';
-import { convertItem } from '../../../shared/convert';
-import { validateRecord } from '../../../shared/source/validate';
+import { readSettings } from '../../../shared/platform/config';
+import { describeError, isArchiverError } from '../../../shared/model/errors';
+import { allMedia, itemSizeInBytes, type Item, type MediaOpener, type StagedItem } from '../../../shared/model/item';
+import { convertItem } from '../../../shared/stages/convert';
+import { validateRecord } from '../../../shared/stages/source/validate';
 
 /** `o2-archiver convert`: writes the .eml of one item file; exit 0 written, 1 refused (invalid, media-checksum-mismatch, too-large). */
 export const convertCommand: Command = async (args, io) => {
@@ -90,7 +90,7 @@ export const convertCommand: Command = async (args, io) => {
 /** Inline media from memory; anything else from the TeleMessage source of the settings (built only when needed). */
 async function mediaOpener(item: Item, inline: ReadonlyMap<string, Buffer>, settings: ReturnType<typeof readSettings>): Promise<MediaOpener> {
   const needsSource = allMedia(item).some((m) => !inline.has(m.id));
-  const source = needsSource ? (await import('../../../shared/source')).teleMessageSourceFromSettings(settings) : null;
+  const source = needsSource ? (await import('../../../shared/stages/source')).teleMessageSourceFromSettings(settings) : null;
   return async (mediaId) => {
     const bytes = inline.get(mediaId);
     if (bytes) return Readable.from([bytes]);

@@ -4,13 +4,13 @@
  * force, or prints it.
  */
 import { readFile } from 'node:fs/promises';
-import { readSettings } from '../../../shared/config';
-import { ContainerNames } from '../../../shared/names';
-import { createStorageClients } from '../../../shared/storage';
-import { formatMappingCsv, parseMappingCsv, type MappingValidation } from '../../../shared/mapping/csv';
-import { createMappingStore } from '../../../shared/mapping/store';
+import { readSettings } from '../../../shared/platform/config';
+import { ContainerNames } from '../../../shared/platform/names';
+import { createStorageClients } from '../../../shared/platform/storage';
+import { formatMappingCsv, parseMappingCsv, type MappingValidation } from '../../../shared/stages/mapping/csv';
+import { createMappingStore } from '../../../shared/stages/mapping/store';
 import { allowOptions, dispatchSubcommand, usage, type ParsedArgs } from '../args';
-import type { Command, CommandIo } from '../main';
+import type { Command, CommandIo } from '../command';
 
 const SUBCOMMANDS = 'validate <file.csv> [--json] | upload <file.csv> | show [--json]';
 

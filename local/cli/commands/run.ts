@@ -4,13 +4,13 @@
  * orchestrator and activities as in Azure, driven locally.
  */
 import { writeFileSync } from 'node:fs';
-import { readSettings, requireSettings } from '../../../shared/config';
-import { failuresCsv } from '../../../shared/report';
+import { readSettings, requireSettings } from '../../../shared/platform/config';
+import { failuresCsv } from '../../../shared/run/report';
 import { createLocalRunner } from '../../runner';
 import { exitCodeFor, progressPrinter, progressSink, summaryLines } from '../../progress';
 import { allowOptions, parseInstant, optionalOption, requireOption, usage } from '../args';
-import type { Command } from '../main';
-import { windowTooLong } from '../../../shared/window';
+import type { Command } from '../command';
+import { windowTooLong } from '../../../shared/run/window';
 
 export const runCommand: Command = async (args, io) => {
   allowOptions(args, ['from', 'to', 'report']);

@@ -3,14 +3,14 @@
  * recent runs with their counts, or one run's report (the stored one once
  * finished, live from the outcome rows while it runs).
  */
-import { readSettings } from '../../../shared/config';
-import { createInfrastructure } from '../../../shared/dependencies';
-import { failuresCsv } from '../../../shared/report';
-import { formatAge, readBacklog } from '../../../shared/backlog';
-import { watermarkStoreOf } from '../../../shared/watermark';
+import { readSettings } from '../../../shared/platform/config';
+import { createInfrastructure } from '../../../shared/app/root';
+import { failuresCsv } from '../../../shared/run/report';
+import { formatAge, readBacklog } from '../../../shared/run/backlog';
+import { watermarkStoreOf } from '../../../shared/run/watermark';
 import { loadReport, recentRuns } from '../../../shared/http/views';
 import { allowOptions, dispatchSubcommand, optionalOption, usage, type ParsedArgs } from '../args';
-import type { Command, CommandIo } from '../main';
+import type { Command, CommandIo } from '../command';
 
 const SUBCOMMANDS = 'list [--limit N] [--json] | show <runId> [--format json|csv]';
 

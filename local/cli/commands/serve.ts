@@ -9,17 +9,17 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { readSettings, type Settings } from '../../../shared/config';
-import { createAppHost, useAppHost } from '../../../shared/http/host';
-import { ContainerNames } from '../../../shared/names';
-import { createMappingStore } from '../../../shared/mapping';
+import { readSettings, type Settings } from '../../../shared/platform/config';
+import { createAppHost, useAppHost } from '../../../shared/app/root';
+import { ContainerNames } from '../../../shared/platform/names';
+import { createMappingStore } from '../../../shared/stages/mapping';
 import { createLocalRunner, type LocalRunner } from '../../runner';
 import { loadFunctionApp } from '../../driver/functionApp';
 import { startLocalHttpServer, type LocalHttpKeys, type LocalHttpServer } from '../../http/server';
 import { startLocalStack, type LocalStack } from '../../stack';
 import { findProjectRoot } from '../../sample';
 import { allowOptions, optionalOption, usage } from '../args';
-import type { Command } from '../main';
+import type { Command } from '../command';
 
 export interface ServeOptions {
   settings: Settings;

@@ -3,20 +3,22 @@
  * for `npm run emulators`-style setups):
  *
  *   node dist/local/emulators/graph/main.js --users tenant.json [--state-dir .local]
- *        [--port 0] [--token dev-token] [--fault-rate 0] [--seed 1] [--upload-session-status answer|refuse]
+ *        [--port 0] [--token dev-token] [--fault-rate 0] [--seed o2-archiver] [--upload-session-status answer|refuse]
  *        [--latency-ms 0] [--filter-lag-ms 0] [--fault-retry-after-seconds N]
  *        [--non-draft-attachments allow|refuse] [--message-flags honour|ignore]
  *        [--delivery-time honour|ignore] [--extended-property-filter supported|refuse]
  *
  * `tenant.json` is an array of TenantUserInput. When listening it prints one
  * JSON line `{"url","betaUrl","port","caCertPath","token","pid"}` on stdout;
- * SIGTERM or SIGINT stops it. Fault rate and seed default to
- * GRAPH_EMULATOR_FAULT_RATE and EMULATOR_SEED.
+ * SIGTERM or SIGINT stops it. Token, fault rate and seed default to
+ * GRAPH_DEV_TOKEN, GRAPH_EMULATOR_FAULT_RATE and EMULATOR_SEED (read as the
+ * app's config reads them, with its defaults).
  */
 import { readFileSync } from 'node:fs';
 import { optionalOption, parseArgs } from '../../cli/args';
 import { numberOption, runEmulatorMain, serveUntilSignalled } from '../process';
 import { startGraphEmulator } from './server';
+import { emulatorSettings } from '../settings';
 import { usage } from '../../cli/args';
 import type { TenantUserInput } from './types';
 
@@ -33,13 +35,14 @@ export async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv, ['log']);
   const usersFile = optionalOption(args, 'users');
   const users = usersFile ? (JSON.parse(readFileSync(usersFile, 'utf8')) as TenantUserInput[]) : [];
+  const fromEnv = emulatorSettings();
   const emulator = await startGraphEmulator({
     users,
     stateDir: optionalOption(args, 'state-dir'),
     port: numberOption(args, 'port'),
-    token: optionalOption(args, 'token'),
-    faultRate: numberOption(args, 'fault-rate'),
-    seed: optionalOption(args, 'seed'),
+    token: optionalOption(args, 'token') ?? fromEnv.graphToken,
+    faultRate: numberOption(args, 'fault-rate') ?? fromEnv.graphFaultRate,
+    seed: optionalOption(args, 'seed') ?? fromEnv.seed,
     uploadSessionStatus: optionalOption(args, 'upload-session-status') === 'refuse' ? 'refuse' : undefined,
     // The behaviours a tenant may show instead of Graph's documented ones (README.md, "Behaviour switches").
     nonDraftAttachments: choice(args, 'non-draft-attachments', ['allow', 'refuse'] as const),

@@ -9,6 +9,7 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { DEFAULT_EMULATOR_SEED } from '../../../shared/platform/config';
 import { loadOrCreateCertificate } from './certificate';
 import { GraphHttpError, graphErrorBody } from './errors';
 import { FaultInjector, type FaultDecision } from './faults';
@@ -132,8 +133,8 @@ class GraphEmulatorServer {
     this.filterLagInMs = options.filterLagInMs ?? 0;
     this.log = options.log ?? false;
     this.store = new GraphStore(options.users ?? [], options.stateDir);
-    const rate = options.faultRate ?? Number(process.env.GRAPH_EMULATOR_FAULT_RATE ?? 0);
-    const seed = String(options.seed ?? process.env.EMULATOR_SEED ?? 1);
+    const rate = options.faultRate ?? 0;
+    const seed = String(options.seed ?? DEFAULT_EMULATOR_SEED);
     this.faults = new FaultInjector(Number.isFinite(rate) ? rate : 0, seed, options.faultRetryAfterInSeconds);
     this.throttle = new MailboxThrottle(() => this.limits);
     this.mail = new MailRoutes(this.store, (): MailSettings => ({
@@ -606,7 +607,7 @@ class GraphEmulatorServer {
 
 /** Starts the emulator on HTTPS with a certificate made at start (or reused from `stateDir`). */
 export async function startGraphEmulator(options: GraphEmulatorOptions = {}): Promise<GraphEmulator> {
-  const token = options.token ?? process.env.GRAPH_DEV_TOKEN ?? 'dev-token';
+  const token = options.token ?? 'dev-token';
   if (options.stateDir) mkdirSync(options.stateDir, { recursive: true });
   const cert = await loadOrCreateCertificate(options.stateDir ? path.join(options.stateDir, 'graph-emulator') : undefined);
   const emulator = new GraphEmulatorServer(options, token);

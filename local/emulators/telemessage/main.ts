@@ -18,11 +18,13 @@ import { sampleDay } from '../../sample';
 import { optionalOption, parseArgs } from '../../cli/args';
 import { numberOption, runEmulatorMain, serveUntilSignalled } from '../process';
 import { startTeleMessageEmulator } from './server';
+import { emulatorSettings } from '../settings';
 
 /** Starts the emulator with a sample day from command-line options and keeps it running until signalled. */
 export async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv, ['duplicate-across-pages']);
-  const seed = optionalOption(args, 'seed') ?? process.env.EMULATOR_SEED ?? 'o2-archiver';
+  const fromEnv = emulatorSettings();
+  const seed = optionalOption(args, 'seed') ?? fromEnv.seed;
   const bigItems = optionalOption(args, 'big-items');
   const day = sampleDay({
     seed,
@@ -31,7 +33,7 @@ export async function main(argv: string[]): Promise<void> {
     invalidRecords: numberOption(args, 'invalid-records'),
     bigItems: bigItems === undefined ? undefined : bigItems !== 'false',
   });
-  const faultRate = numberOption(args, 'fault-rate') ?? Number(process.env.TM_EMULATOR_FAULT_RATE ?? 0);
+  const faultRate = numberOption(args, 'fault-rate') ?? fromEnv.teleMessageFaultRate;
   const emulator = await startTeleMessageEmulator({
     items: day.records,
     media: day.media,

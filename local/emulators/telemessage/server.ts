@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
+import { DEFAULT_EMULATOR_SEED } from '../../../shared/platform/config';
 import { FaultPlan, type EmulatorRoute, type FaultKind } from './faults';
 import type { EmulatorMedia } from './media';
 import { ArchiveStore, BadRequest } from './store';
@@ -68,7 +69,7 @@ export interface TeleMessageEmulator {
 const DEFAULTS = {
   username: 'archiver@contoso.example',
   password: 'emulator-password',
-  seed: 'o2-archiver',
+  seed: DEFAULT_EMULATOR_SEED,
   tokenTtlSeconds: 3600,
   slowAnswerMs: 250,
 };

@@ -4,7 +4,7 @@
  * bytes (the contract's listing API never does); the media endpoint serves them.
  */
 import { createHash } from 'node:crypto';
-import { parseIsoInstant, withoutInlineData } from '../../../shared/source/validate';
+import { parseIsoInstant, withoutInlineData } from '../../../shared/stages/source/validate';
 import { bufferMedia, type EmulatorMedia } from './media';
 
 interface Entry {
