@@ -13,6 +13,7 @@ import { seededMedia, type EmulatorMedia } from '../local/emulators/telemessage'
 import { createLocalRunner } from '../local/runner';
 import { readSettings } from '../shared/platform/config';
 import { startServices, uploadMapping, type BenchDay, type BenchStack } from './pipeline';
+import { mappingCsvOf } from './smsDay';
 
 export interface MemoryResult {
   items: number;
@@ -31,8 +32,7 @@ function bigUsers() {
     const upn = `big${i + 1}@contoso.example`;
     return { displayName: `Big ${i + 1}`, userPrincipalName: upn, mail: upn, phone: `+44770090${String(i + 100).padStart(4, '0')}` };
   });
-  const mappingCsv = ['External User ID,Microsoft 365 User Mailbox', ...users.map((u) => `${u.phone.slice(1)},${u.userPrincipalName}`)].join('\n') + '\n';
-  return { users, mappingCsv };
+  return { users, mappingCsv: mappingCsvOf(users) };
 }
 
 /** Eight MMS of a little under 10 MiB each, one per mailbox. */

@@ -65,6 +65,10 @@ export function smsDay(options: { mailboxes: number; items: number; seed?: strin
       text: random.pick(TEXTS),
     };
   });
-  const mappingCsv = ['External User ID,Microsoft 365 User Mailbox', ...users.map((u) => `${u.phone.slice(1)},${u.userPrincipalName}`)].join('\n') + '\n';
-  return { users, mappingCsv, records, units, window: { from: `${DAY}T00:00:00.000Z`, to: '2026-11-26T00:00:00.000Z' } };
+  return { users, mappingCsv: mappingCsvOf(users), records, units, window: { from: `${DAY}T00:00:00.000Z`, to: '2026-11-26T00:00:00.000Z' } };
+}
+
+/** The mapping file (contracts/user-mapping-csv.md, TeleMessage format) that maps each user's number to its mailbox. */
+export function mappingCsvOf(users: readonly BenchUser[]): string {
+  return ['External User ID,Microsoft 365 User Mailbox', ...users.map((u) => `${u.phone.slice(1)},${u.userPrincipalName}`)].join('\n') + '\n';
 }

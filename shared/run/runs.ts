@@ -148,7 +148,9 @@ async function submitByPartition(
   const groups = new Map<string, TransactionAction[]>();
   for (const action of actions) {
     const pk = action[1].partitionKey as string;
-    groups.set(pk, [...(groups.get(pk) ?? []), action]);
+    const group = groups.get(pk);
+    if (group) group.push(action);
+    else groups.set(pk, [action]);
   }
   await Promise.all([...groups.values()].map((group) => submitAll(table, group, fallback)));
 }
