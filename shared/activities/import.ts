@@ -8,8 +8,10 @@
  * The chain's step is kept in the mailbox's plan row: a step carries the
  * chain on only by moving that row conditionally, so a message redelivered
  * while its first activity still runs never makes a second chain. Units
- * another worker held are tried again by sweeps at the end of the mailbox,
- * half a lease apart, and fail as `held-by-other` only after two hours.
+ * another worker held, and units Graph failed only transiently (past a call's
+ * retry budget), are tried again by sweeps at the end of the mailbox, half a
+ * lease apart; after two hours one last pass makes their outcomes stand
+ * (`held-by-other`, or the Graph failure).
  */
 import { queueDelayInSeconds, withRenewedLease, type StageMessage } from '../platform/queues';
 import type { ImportableUnit, RunUnitRow, StoredUnit } from '../run/runs';
@@ -21,10 +23,11 @@ import type { ActivityContext } from './types';
 /** Units handed to the importer at once, between checks of the activity's time budget. */
 const IMPORT_STEP_UNITS = 32;
 /**
- * How long units another worker holds are swept for before they fail as
- * `held-by-other` (× RETRY_TIME_SCALE). A holder renews its claim only while
+ * How long units left for later are swept for before a last pass makes their
+ * outcomes stand (× RETRY_TIME_SCALE). A holder renews its claim only while
  * it is alive and working, and every Graph call it makes has a bounded retry
- * budget, so a unit is held this long only by a defect.
+ * budget, so a unit is held this long only by a defect; Graph failing for two
+ * hours is an outage worth reporting.
  */
 export const HELD_GIVE_UP_IN_MS = 2 * 60 * 60_000;
 
@@ -42,9 +45,16 @@ export async function planImport({ deps }: ActivityContext, { runId }: RunRef): 
   return { mailboxes };
 }
 
-/** The outcome row a result records; undefined for `held` (not final: the unit stays pending). */
-function outcomeRow(row: RunUnitRow, result: UnitResult): RunUnitRow | undefined {
-  if (result.outcome === 'held') return undefined;
+/**
+ * The outcome row a result records; undefined while the unit is left for a
+ * later pass (held by another worker, or failed only transiently), except on
+ * the last pass, where every outcome stands.
+ */
+function outcomeRow(row: RunUnitRow, result: UnitResult, last: { heldSince: string } | undefined): RunUnitRow | undefined {
+  if (result.outcome === 'held') {
+    return last ? { ...row, outcome: 'failed', reason: 'held-by-other', detail: `another worker held the unit since ${last.heldSince}` } : undefined;
+  }
+  if (result.outcome === 'failed' && result.transient && !last) return undefined;
   if (result.outcome === 'partial' || result.outcome === 'failed') return { ...row, outcome: result.outcome, reason: result.reason, detail: result.detail };
   return { ...row, outcome: result.outcome };
 }
@@ -63,7 +73,7 @@ async function withEmails(context: ActivityContext, units: ImportableUnit[]): Pr
   );
 }
 
-/** Imports `units` in small steps until the deadline; returns how many it reached and whether any was left held. */
+/** Imports `units` in small steps until the deadline; returns how many it reached and whether any was left for a later pass. */
 async function importUnits(context: ActivityContext, message: ImportMessage, units: ImportableUnit[], deadline: number): Promise<{ reached: number; held: boolean }> {
   const { deps } = context;
   const mailbox = { objectId: message.mailboxId, userPrincipalName: message.mailbox };
@@ -76,7 +86,7 @@ async function importUnits(context: ActivityContext, message: ImportMessage, uni
     const updates: { unit: RunUnitRow; known: StoredUnit }[] = [];
     for (const result of results) {
       const stored = step.find((u) => u.row.itemKey === result.itemKey)!;
-      const row = outcomeRow(stored.row, result);
+      const row = outcomeRow(stored.row, result, message.lastPass ? { heldSince: message.heldSince ?? '' } : undefined);
       if (row) updates.push({ unit: row, known: stored });
       else held = true;
     }
@@ -119,17 +129,13 @@ async function importChainStep(context: ActivityContext, message: StageMessage<I
     // More of the mailbox to walk (or the budget ran out): the next step starts after the last unit reached.
     const after = reached > 0 ? units[reached - 1].row.itemKey : body.after;
     sent = await carryOn(context, body, { ...body, step: body.step + 1, after, held: heldInPass });
-  } else if (heldInPass) {
-    // The end of the mailbox, with units another worker held: sweep again from the start, a while later.
+  } else if (heldInPass && !body.lastPass) {
+    // The end of the mailbox, with units left for later: sweep again from the start, a while later; past the
+    // give-up time, one last pass, in which every outcome stands.
     const heldSince = body.heldSince ?? new Date().toISOString();
-    if (Date.now() - Date.parse(heldSince) > HELD_GIVE_UP_IN_MS * settings.RETRY_TIME_SCALE) {
-      const still = await runs.listStoredUnits(body.runId, body.mailboxId, { pendingOnly: true });
-      const detail = `another worker held the unit since ${heldSince}`;
-      await runs.setUnitOutcomes(body.runId, still.map((u) => ({ unit: { ...u.row, outcome: 'failed', reason: 'held-by-other', detail }, known: u })));
-    } else {
-      const delay = queueDelayInSeconds((settings.IMPORT_LEASE_SECONDS * settings.RETRY_TIME_SCALE) / 2);
-      sent = await carryOn(context, body, { ...body, step: body.step + 1, pass: body.pass + 1, after: undefined, held: false, heldSince }, delay);
-    }
+    const lastPass = Date.now() - Date.parse(heldSince) > HELD_GIVE_UP_IN_MS * settings.RETRY_TIME_SCALE;
+    const delay = queueDelayInSeconds((settings.IMPORT_LEASE_SECONDS * settings.RETRY_TIME_SCALE) / 2);
+    sent = await carryOn(context, body, { ...body, step: body.step + 1, pass: body.pass + 1, after: undefined, held: false, heldSince, ...(lastPass ? { lastPass } : {}) }, delay);
   }
   await queue.complete(message);
   return { sent, items: reached };

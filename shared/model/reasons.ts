@@ -14,7 +14,7 @@ export const FailureReasons = {
   poisoned: 'A stage kept failing on the item or unit.',
   'attachment-refused': 'Graph refused an attachment for good; the message was imported without it (partial).',
   'mailbox-not-found': 'Graph has no mailbox for the mapped user.',
-  'graph-error': 'Graph refused a call, or kept failing past the retry budget.',
+  'graph-error': 'Graph refused a call, or kept failing past the retry budget on every sweep of the mailbox for two hours.',
   'held-by-other': 'Another worker held the unit for two hours while the mailbox\'s import chain kept sweeping for it.',
   'not-redrivable': 'In a re-drive: nothing of the item was staged.',
   'no-outcome': 'An item or unit was left without an outcome.',

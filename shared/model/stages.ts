@@ -133,7 +133,11 @@ export interface ImportUnit {
 export type UnitResult =
   | { itemKey: string; outcome: 'imported' | 'duplicate'; graphMessageId?: string }
   | { itemKey: string; outcome: 'partial'; reason: Extract<FailureReason, 'attachment-refused'>; detail: string; graphMessageId?: string }
-  | { itemKey: string; outcome: 'failed'; reason: FailureReason; detail: string }
+  /**
+   * `transient`: Graph kept failing in a way a later attempt can change (429, 503, 5xx, no answer) past a
+   * call's retry budget; the import chain tries the unit again on a later pass before the failure stands.
+   */
+  | { itemKey: string; outcome: 'failed'; reason: FailureReason; detail: string; transient?: true }
   /** Not final: another worker holds the unit (or took it over); its outcome decides, so the unit is tried again later. */
   | { itemKey: string; outcome: 'held'; detail: string };
 

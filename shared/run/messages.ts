@@ -25,7 +25,9 @@ export interface BatchMessage { runId: string; batchBlob: string; items: number 
  * One step of a mailbox's import chain: the pending units of the mailbox
  * after item key `after`, in item-key order. `pass` 0 walks the mailbox once;
  * a later pass (a sweep, since `heldSince`) walks it again for the units
- * another worker held; `held` says this pass left some pending.
+ * left for later (another worker held them, or Graph failed them only
+ * transiently); `held` says this pass left some pending; on the `lastPass`
+ * every outcome stands.
  */
 export interface ImportMessage {
   runId: string;
@@ -36,6 +38,7 @@ export interface ImportMessage {
   after?: string;
   held?: boolean;
   heldSince?: string;
+  lastPass?: boolean;
 }
 
 export interface StageQueues {

@@ -177,6 +177,20 @@ describe('mailbox importer (fake Graph)', () => {
     expect(results).toEqual([{ itemKey: email.itemKey, outcome: 'failed', reason: 'mailbox-not-found', detail: expect.stringContaining('404') }]);
   });
 
+  it('marks a failure a later attempt could change as transient (the mail-folder look-up too), and a refusal as final', async () => {
+    const { fake, mailbox, staging, importer } = setup();
+    const [a, b, c] = ['sms-t1', 'sms-t2', 'sms-t3'].map((id) => sampleEmail(id));
+    [a, b, c].forEach((e) => staging.add(e));
+    fake.fail({ method: 'GET', path: /\/mailFolders$/, status: 503, code: 'ServiceUnavailable', times: 100 });
+    const folderDown = await importer.importUnits('run-1', mailbox, [unitOf(a), unitOf(b)]);
+    expect(folderDown).toEqual([a, b].map((e) => expect.objectContaining({ itemKey: e.itemKey, outcome: 'failed', reason: 'graph-error', transient: true, detail: expect.stringMatching(/^mail folder: status 503/) })));
+    fake.rules.length = 0;
+    fake.fail({ method: 'POST', path: /\/messages$/, status: 400, code: 'ErrorInvalidRequest', times: 1 });
+    const [refused] = await importer.importUnits('run-1', mailbox, [unitOf(c)]);
+    expect(refused).toMatchObject({ outcome: 'failed', reason: 'graph-error' });
+    expect(refused).not.toHaveProperty('transient');
+  });
+
   it('fails with graph-error, status and code in the detail, when the retry budget runs out, and frees the unit', async () => {
     const { fake, mailbox, staging, importer, ledger } = setup();
     const email = sampleEmail('sms-503');

@@ -1,8 +1,10 @@
 /**
  * The import activity over real queues and tables: a poisoned import message
- * fails only the units still pending, never one already imported; and a
- * message redelivered while its first activity still runs (its lease lapsed)
- * never makes a second import chain for the mailbox.
+ * fails only the units still pending, never one already imported; a message
+ * redelivered while its first activity still runs (its lease lapsed) never
+ * makes a second import chain for the mailbox; and a unit Graph failed only
+ * transiently is tried again on a later pass, its failure standing only after
+ * the give-up time.
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -85,6 +87,56 @@ describe('import activity over real queues', () => {
     await deps.runs.setUnitOutcome('run-precedence', { ...row(1), outcome: 'duplicate' });
     expect((await deps.runs.listUnits('run-precedence')).find((u) => u.itemKey === units[1].itemKey)).toMatchObject({ outcome: 'duplicate' });
   });
+
+  /** Runs the mailbox's chain until its queue holds nothing more (delayed sweeps included), at most `rounds` steps. */
+  async function driveChain(activities: ReturnType<typeof createActivities>, runId: string, queue: { queue: { getProperties(): Promise<{ approximateMessagesCount?: number }> } }, rounds = 40) {
+    let steps = 0;
+    for (; steps < rounds; steps++) {
+      if (((await queue.queue.getProperties()).approximateMessagesCount ?? 0) === 0) break;
+      if ((await activities.importMailboxes({ runId })).done === 0) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return steps;
+  }
+
+  it('tries a unit Graph failed only transiently again on a later pass instead of reporting it failed', async () => {
+    let calls = 0;
+    const transientOnce: MailboxImporter = {
+      async importUnits(runId, mailbox, units) {
+        // The first step meets a Graph outage past the retry budget (as a mail-folder look-up would), then Graph is back.
+        if (calls++ === 0) return units.map((u): UnitResult => ({ itemKey: u.itemKey, outcome: 'failed', reason: 'graph-error', detail: 'mail folder: no response retry budget exhausted', transient: true }));
+        return importsAll.importUnits(runId, mailbox, units);
+      },
+    };
+    const { deps, activities, first, queue, units } = await setUp('run-transient', 3, { IMPORT_LEASE_SECONDS: '5', RETRY_TIME_SCALE: '0.2' }, transientOnce);
+    await queue.send(first);
+    await driveChain(activities, 'run-transient', queue);
+    const outcomes = await deps.runs.listUnits('run-transient');
+    expect(outcomes.map((u) => u.outcome)).toEqual(units.map(() => 'imported'));
+    expect(calls).toBe(2);
+  }, 60_000);
+
+  it('lets a transient failure stand, and a held unit fail as held-by-other, on the last pass after the give-up time', async () => {
+    const passes: number[] = [];
+    const neverWell: MailboxImporter = {
+      async importUnits(_runId, _mailbox, units) {
+        passes.push(units.length);
+        return units.map((u, i): UnitResult => (i === 0
+          ? { itemKey: u.itemKey, outcome: 'held', detail: 'another worker holds the unit' }
+          : { itemKey: u.itemKey, outcome: 'failed', reason: 'graph-error', detail: 'status 503 ServiceUnavailable retry budget exhausted', transient: true }));
+      },
+    };
+    // Two hours × 0.0002 = 1.44 s of sweeps a second apart, then the last pass.
+    const { deps, activities, first, queue, units } = await setUp('run-outage', 3, { IMPORT_LEASE_SECONDS: '5', RETRY_TIME_SCALE: '0.0002' }, neverWell);
+    await queue.send(first);
+    await driveChain(activities, 'run-outage', queue);
+    const outcomes = new Map((await deps.runs.listUnits('run-outage')).map((u) => [u.itemKey, u]));
+    expect(outcomes.get(units[0].itemKey)).toMatchObject({ outcome: 'failed', reason: 'held-by-other' });
+    expect(outcomes.get(units[1].itemKey)).toMatchObject({ outcome: 'failed', reason: 'graph-error', detail: expect.stringContaining('status 503') });
+    expect(outcomes.get(units[2].itemKey)).toMatchObject({ outcome: 'failed', reason: 'graph-error' });
+    // Swept more than once before the last pass; nothing after it.
+    expect(passes.length).toBeGreaterThan(2);
+    expect(((await queue.queue.getProperties()).approximateMessagesCount ?? 0)).toBe(0);
+  }, 60_000);
 
   it('keeps one import chain per mailbox when a message is redelivered while its first activity still runs', async () => {
     let release!: () => void;

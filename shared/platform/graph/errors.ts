@@ -56,6 +56,11 @@ export class GraphRequestError extends ArchiverError {
   }
 }
 
+/** True when a later attempt could change the outcome: a spent retry budget, no answer, or a status Graph uses for passing trouble. */
+export function isTransientGraphFailure(error: GraphRequestError): boolean {
+  return error.exhausted || error.statusCode === undefined || error.statusCode === 0 || RETRYABLE_STATUSES.has(error.statusCode);
+}
+
 /** True when `e` is a GraphRequestError. */
 export function isGraphRequestError(e: unknown): e is GraphRequestError {
   return e instanceof GraphRequestError;

@@ -19,7 +19,7 @@ import type { FailureReason } from '../../model/reasons';
 import { describeError, isArchiverError } from '../../model/errors';
 import type { GraphClient } from '../../platform/graph/client';
 import { createFolderResolver } from '../../platform/graph/mailbox';
-import { isGraphRequestError, type GraphRequestError } from '../../platform/graph/errors';
+import { isGraphRequestError, isTransientGraphFailure, type GraphRequestError } from '../../platform/graph/errors';
 import type { ClaimResult, CompleteOptions, Ledger, LedgerEntry, TakenOver, TimedClaim } from './ledger';
 import type { ImportUnit, MailboxImporter, ResolvedMailbox, UnitResult } from '../../model/stages';
 import { withinLargeItemBudget } from '../../platform/largeItems';
@@ -89,6 +89,12 @@ const RECORD_ROUNDS = 10;
 
 function failed(unit: ImportUnit, reason: FailureReason, detail: string): UnitResult {
   return { itemKey: unit.itemKey, outcome: 'failed', reason, detail };
+}
+
+/** A graph-error, marked transient when a later attempt could change it (the import chain then tries again on a later pass). */
+function graphFailed(unit: ImportUnit, error: GraphRequestError, prefix = ''): UnitResult {
+  const result: UnitResult = { itemKey: unit.itemKey, outcome: 'failed', reason: 'graph-error', detail: `${prefix}${error.detail}` };
+  return isTransientGraphFailure(error) ? { ...result, transient: true } : result;
 }
 
 /** What this run reports for a unit the ledger shows final. */
@@ -203,7 +209,7 @@ export function createMailboxImporter(deps: MailboxImporterDeps): MailboxImporte
     if (mailboxMissing(error) && MAILBOX_MISSING_CODES.has((error as GraphRequestError).graphCode ?? '')) {
       return failed(unit, 'mailbox-not-found', (error as GraphRequestError).detail);
     }
-    if (isGraphRequestError(error)) return failed(unit, 'graph-error', error.detail);
+    if (isGraphRequestError(error)) return graphFailed(unit, error);
     if (isArchiverError(error, 'MEDIA_CHECKSUM_MISMATCH')) return failed(unit, 'media-checksum-mismatch', describeError(error));
     if (isArchiverError(error, 'MEDIA_MISSING')) return failed(unit, 'media-missing', describeError(error));
     if (isArchiverError(error)) return failed(unit, 'graph-error', describeError(error));
@@ -330,7 +336,7 @@ export function createMailboxImporter(deps: MailboxImporterDeps): MailboxImporte
           log({ event: 'mailbox-not-found', mailboxId, detail: (error as GraphRequestError).detail });
           return units.map((u) => failed(u, 'mailbox-not-found', (error as GraphRequestError).detail));
         }
-        if (isGraphRequestError(error)) return units.map((u) => failed(u, 'graph-error', `mail folder: ${error.detail}`));
+        if (isGraphRequestError(error)) return units.map((u) => graphFailed(u, error, 'mail folder: '));
         throw error;
       }
       // The step's units are claimed together (new ones in one transaction), imported side by side up to
