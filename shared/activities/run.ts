@@ -9,6 +9,7 @@ import { reportBlobNames, StageOrder, type StageName } from '../platform/names';
 import { buildReport, failuresCsv, type RunReport } from '../run/report';
 import type { RunRecord } from '../run/runs';
 import type { SettleRunInput } from '../stages/staging/retention';
+import { applyFinishedRun } from '../run/backlog';
 import { beginRedrive } from '../run/redrive';
 import { advanceWatermarkAfterRun, watermarkStoreOf } from '../run/watermark';
 import { countSlices, sliceChunks } from '../run/window';
@@ -83,7 +84,9 @@ export async function finishRun({ deps, log }: ActivityContext, input: FinishRun
   const names = reportBlobNames(input.runId);
   await blobs.putText('reports', names.report, JSON.stringify(report, null, 2), 'application/json');
   await blobs.putText('reports', names.failuresCsv, failuresCsv(report), 'text/csv');
-  await runs.updateRun(input.runId, { status: report.status, finishedAt: report.finishedAt, ...(report.error ? { error: report.error } : {}) });
+  const finished = await runs.updateRun(input.runId, { status: report.status, finishedAt: report.finishedAt, ...(report.error ? { error: report.error } : {}) });
+  // The backlog is kept as runs finish, from the rows just read for the report.
+  await applyFinishedRun(runs, finished, items, units);
   log.info(`run ${input.runId}: ${report.status} ${JSON.stringify(report.counts)}`);
   // The line the alert rules read (infra/main.bicep): ids, status and counts only.
   log.info(runFinishedLine(report));

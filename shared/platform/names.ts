@@ -84,6 +84,10 @@ export const RunTableRows = {
   watermarkRow: 'archiveSchedule',
   /** Runs accepted over HTTP whose orchestration has not written their record yet (so their status URL answers at once). */
   acceptedPartition: 'accepted',
+  /** The re-drive backlog as it stands: one row per owed item (and mailbox), kept as runs finish. */
+  backlogPartition: 'backlog',
+  /** Marks the backlog rows as built (they were rebuilt from recent runs once, on an upgrade). */
+  backlogBuiltPartition: 'backlog-built',
 } as const;
 
 export const HttpRoutes = {
