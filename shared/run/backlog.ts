@@ -133,7 +133,7 @@ function summarize(owed: Iterable<OwedEntry>, running: ReadonlyMap<string, strin
   };
 }
 
-/** Computes the backlog from runs and their rows, oldest run first (pure: the rebuild and tests use it). */
+/** The backlog by its definition, from runs and their rows, oldest run first: the kept rows must always equal it (test/shared/backlog.test.ts); the rebuild applies runs as it does. */
 export function computeBacklog(runs: readonly RunRows[], options: BacklogOptions): Backlog {
   const owed = owedByItem(runs);
   const running = new Map<string, string>();
@@ -160,7 +160,6 @@ function firstSince(entries: Map<string, { since: string }> | undefined): string
 interface BacklogRow {
   partitionKey: string;
   rowKey: string;
-  itemKey: string;
   json: string;
 }
 
@@ -194,7 +193,7 @@ async function writeOwed(runs: RunStore, before: Map<string, OwedOfItem>, after:
       if (!now?.has(mailbox)) actions.push(['delete', { partitionKey, rowKey: rowKeyOf(entry) }]);
     }
     for (const entry of now?.values() ?? []) {
-      actions.push(['upsert', { partitionKey, rowKey: rowKeyOf(entry), itemKey, json: JSON.stringify(entry) }, 'Replace']);
+      actions.push(['upsert', { partitionKey, rowKey: rowKeyOf(entry), json: JSON.stringify(entry) }, 'Replace']);
     }
   }
   await submitAll(table, actions, async ([kind, entity]) => {

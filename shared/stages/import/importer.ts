@@ -87,14 +87,13 @@ interface ToRecord {
 /** Rounds of removing handed-over copies before a unit is recorded. */
 const RECORD_ROUNDS = 10;
 
-function failed(unit: ImportUnit, reason: FailureReason, detail: string): UnitResult {
-  return { itemKey: unit.itemKey, outcome: 'failed', reason, detail };
+function failed(unit: ImportUnit, reason: FailureReason, detail: string, transient = false): UnitResult {
+  return { itemKey: unit.itemKey, outcome: 'failed', reason, detail, ...(transient ? { transient } : {}) };
 }
 
 /** A graph-error, marked transient when a later attempt could change it (the import chain then tries again on a later pass). */
 function graphFailed(unit: ImportUnit, error: GraphRequestError, prefix = ''): UnitResult {
-  const result: UnitResult = { itemKey: unit.itemKey, outcome: 'failed', reason: 'graph-error', detail: `${prefix}${error.detail}` };
-  return isTransientGraphFailure(error) ? { ...result, transient: true } : result;
+  return failed(unit, 'graph-error', `${prefix}${error.detail}`, isTransientGraphFailure(error));
 }
 
 /** What this run reports for a unit the ledger shows final. */
