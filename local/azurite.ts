@@ -6,6 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
+type Service = 'blob' | 'queue' | 'table';
+
 export interface AzuriteOptions {
   /** Where Azurite keeps its data; persists across restarts of Azurite. */
   location: string;
@@ -19,12 +21,22 @@ export interface AzuriteOptions {
    * measured instead of the connector. Nothing survives a restart.
    */
   inMemory?: boolean;
+  /**
+   * A MySQL/MariaDB database (`mysql://user@host:port/db`) for the blob
+   * service's metadata: Azurite's SQL persistence (AZURITE_DB), whose look-ups
+   * use the database's indexes where its default store scans every blob of
+   * the account on each write (docs/capacity.md). The blob service then runs
+   * in a process of its own, its blobs' bytes under `location`; queues and
+   * tables stay as the other options say.
+   */
+  blobMetadataDb?: string;
 }
 
 export interface AzuriteHandle {
   connectionString: string;
   ports: { blob: number; queue: number; table: number };
-  pid: number;
+  /** Azurite's processes (two when the blob service runs apart). */
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -40,38 +52,34 @@ export function azuriteConnectionString(ports: { blob: number; queue: number; ta
   );
 }
 
-/** Starts Azurite and resolves once all three services listen. */
-export async function startAzurite(options: AzuriteOptions): Promise<AzuriteHandle> {
-  if (!options.inMemory) mkdirSync(options.location, { recursive: true });
-  const bin = require.resolve('azurite/dist/src/azurite.js');
-  const ports = options.ports ?? { blob: 0, queue: 0, table: 0 };
-  const child = spawn(
-    process.execPath,
-    [
-      bin,
-      ...(options.inMemory ? ['--inMemoryPersistence'] : ['--location', options.location]),
-      '--blobHost', '127.0.0.1', '--queueHost', '127.0.0.1', '--tableHost', '127.0.0.1',
-      '--blobPort', String(ports.blob), '--queuePort', String(ports.queue), '--tablePort', String(ports.table),
-      '--skipApiVersionCheck', '--disableTelemetry', '--loose', '--silent',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const found: Partial<Record<'blob' | 'queue' | 'table', number>> = {};
+const COMMON_FLAGS = ['--skipApiVersionCheck', '--disableTelemetry', '--loose', '--silent'];
+
+interface Started {
+  child: ChildProcess;
+  ports: Partial<Record<Service, number>>;
+}
+
+/** Spawns one Azurite entry point and resolves with the ports of `services` once each listens. */
+function spawnAzurite(script: string, args: string[], services: Service[], env: NodeJS.ProcessEnv, timeoutInMs: number): Promise<Started> {
+  const child = spawn(process.execPath, [require.resolve(`azurite/dist/src/${script}`), ...args, ...COMMON_FLAGS], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const found: Partial<Record<Service, number>> = {};
   let output = '';
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<Started>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill();
-      reject(new Error(`Azurite did not start within ${options.timeoutInMs ?? 30000} ms: ${output.slice(-500)}`));
-    }, options.timeoutInMs ?? 30000);
+      reject(new Error(`Azurite did not start within ${timeoutInMs} ms: ${output.slice(-500)}`));
+    }, timeoutInMs);
     child.stdout!.on('data', (chunk: Buffer) => {
-      if (found.blob && found.queue && found.table) return;
+      if (services.every((s) => found[s])) return;
       output += chunk.toString();
-      for (const m of output.matchAll(/Azurite (Blob|Queue|Table) service is successfully listening at http:\/\/[^:]+:(\d+)/g)) {
-        found[m[1].toLowerCase() as 'blob' | 'queue' | 'table'] = Number(m[2]);
+      // azurite.js says "is successfully listening at", a single service's main.js "successfully listens on".
+      for (const m of output.matchAll(/Azurite (Blob|Queue|Table) service (?:is successfully listening at|successfully listens on) http:\/\/[^:]+:(\d+)/g)) {
+        found[m[1].toLowerCase() as Service] = Number(m[2]);
       }
-      if (found.blob && found.queue && found.table) {
+      if (services.every((s) => found[s])) {
         clearTimeout(timer);
-        resolve();
+        child.removeAllListeners('exit');
+        resolve({ child, ports: found });
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -80,18 +88,46 @@ export async function startAzurite(options: AzuriteOptions): Promise<AzuriteHand
       reject(new Error(`Azurite exited with code ${code}: ${output.slice(-500)}`));
     });
   });
-  child.removeAllListeners('exit');
-  const actual = { blob: found.blob!, queue: found.queue!, table: found.table! };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+  });
+}
+
+/** Starts Azurite and resolves once all three services listen. */
+export async function startAzurite(options: AzuriteOptions): Promise<AzuriteHandle> {
+  if (!options.inMemory || options.blobMetadataDb) mkdirSync(options.location, { recursive: true });
+  const ports = options.ports ?? { blob: 0, queue: 0, table: 0 };
+  const timeoutInMs = options.timeoutInMs ?? 30000;
+  const persistence = options.inMemory ? ['--inMemoryPersistence'] : ['--location', options.location];
+  const started: Started[] = [];
+  try {
+    // azurite.js always serves blobs too; with the SQL store that one stays unused (nothing is given its port).
+    started.push(await spawnAzurite('azurite.js', [
+      ...persistence,
+      '--blobHost', '127.0.0.1', '--queueHost', '127.0.0.1', '--tableHost', '127.0.0.1',
+      '--blobPort', options.blobMetadataDb ? '0' : String(ports.blob), '--queuePort', String(ports.queue), '--tablePort', String(ports.table),
+    ], ['blob', 'queue', 'table'], process.env, timeoutInMs));
+    if (options.blobMetadataDb) {
+      // SQL persistence keeps blob bytes on disk (it refuses --inMemoryPersistence).
+      started.push(await spawnAzurite('blob/main.js', ['--location', path.join(options.location, 'sql-blob'), '--blobHost', '127.0.0.1', '--blobPort', String(ports.blob)],
+        ['blob'], { ...process.env, AZURITE_DB: options.blobMetadataDb }, timeoutInMs));
+    }
+  } catch (e) {
+    await Promise.all(started.map((s) => stopChild(s.child)));
+    throw e;
+  }
+  const served = Object.assign({}, ...started.map((s) => s.ports)) as Record<Service, number>;
+  const actual = { blob: served.blob, queue: served.queue, table: served.table };
   return {
     connectionString: azuriteConnectionString(actual),
     ports: actual,
-    pid: child.pid!,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-      }),
+    pids: started.map((s) => s.child.pid!),
+    stop: async () => void (await Promise.all(started.map((s) => stopChild(s.child)))),
   };
 }
