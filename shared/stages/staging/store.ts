@@ -25,8 +25,12 @@ export interface StagingStore {
   /** Stores every media of the item (verified); returns the staged item (the caller keeps it in its batch). */
   stageItem(item: Item, sourceSha256: string, source: ArchiveSource | null): Promise<StageItemResult>;
   openMedia(itemKey: string, mediaId: string): Promise<Readable>;
-  /** Bytes `start` up to (not including) `end` of a staged media file. */
-  readMediaRange(itemKey: string, mediaId: string, start: number, end: number): Promise<Buffer>;
+  /**
+   * Bytes `start` up to (not including) `end` of a staged media file; read
+   * into `into` (at least `end - start` long) when given, so that a caller
+   * reading a large file range by range reuses one buffer.
+   */
+  readMediaRange(itemKey: string, mediaId: string, start: number, end: number, into?: Buffer): Promise<Buffer>;
   mediaBlobName(itemKey: string, mediaId: string): string;
   /** Stores a batch of items between stages (staged or converted) under the run; returns the blob name (the claim check). */
   putBatch(runId: string, kind: 'staged' | 'converted', name: string, batch: unknown): Promise<string>;
@@ -212,9 +216,10 @@ export function createStagingStore(container: ContainerClient): StagingStore {
       return JSON.parse((await downloadBuffer(blobName)).toString('utf8')) as T;
     },
 
-    async readMediaRange(key, mediaId, start, end) {
+    async readMediaRange(key, mediaId, start, end, into) {
       const name = mediaBlobName(key, mediaId);
       try {
+        if (into) return (await container.getBlobClient(name).downloadToBuffer(into, start, end - start)).subarray(0, end - start);
         return await container.getBlobClient(name).downloadToBuffer(start, end - start);
       } catch (error) {
         throw notFoundOr(error, name);
