@@ -19,7 +19,12 @@ export const BLOCKS_IN_FLIGHT = 2;
 /** Block buffers kept for reuse: two uploads' worth (the large-item budget lets two large items through at once). */
 const POOLED_BUFFERS = 2 * (BLOCKS_IN_FLIGHT + 1);
 
+/** How long the pool outlives the last upload: long enough for the next large item of a batch, not for the stages after. */
+const POOL_IDLE_MS = 2_000;
+
 const pool: Buffer[] = [];
+let uploading = 0;
+let idleTimer: NodeJS.Timeout | undefined;
 
 function takeBuffer(): Buffer {
   return pool.pop() ?? Buffer.allocUnsafe(BLOCK_BYTES);
@@ -27,6 +32,21 @@ function takeBuffer(): Buffer {
 
 function giveBack(buffer: Buffer): void {
   if (pool.length < POOLED_BUFFERS) pool.push(buffer);
+}
+
+function uploadStarted(): void {
+  uploading++;
+  clearTimeout(idleTimer);
+}
+
+/** Once no upload has used the pool for a while, its buffers go (an instance that only imports need not keep them). */
+function uploadEnded(): void {
+  if (--uploading > 0) return;
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => {
+    if (uploading === 0) pool.length = 0;
+  }, POOL_IDLE_MS);
+  idleTimer.unref();
 }
 
 export interface BlockUploadOptions {
@@ -90,6 +110,7 @@ export async function uploadInBlocks(blob: BlockBlobClient, stream: Readable, op
     }
   };
 
+  uploadStarted();
   try {
     for await (const chunk of stream) {
       const bytes = asBuffer(chunk as Buffer | Uint8Array | string);
@@ -126,6 +147,7 @@ export async function uploadInBlocks(blob: BlockBlobClient, stream: Readable, op
     // On failure too: no buffer goes back to the pool while a request may still read it.
     await Promise.allSettled([...inFlight]);
     if (buffer) giveBack(buffer);
+    uploadEnded();
   }
 }
 
