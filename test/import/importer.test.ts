@@ -139,6 +139,17 @@ describe('mailbox importer (fake Graph)', () => {
     expect(fake.uploadAuthHeaders).toBe(0);
   });
 
+  it('in importMime mode, imports an email whose .eml is too large for one request the JSON way, without reading the .eml', async () => {
+    const { fake, mailbox, staging, make } = setup();
+    const big = media('video', 9_000_000, 5);
+    const email = { ...sampleEmail('mms-big-mime', [big.descriptor]), emlSizeInBytes: 12_200_000 };
+    // No message.eml staged: reading it would fail the unit.
+    staging.add(email, { video: big.bytes });
+    const [result] = await make({ importMode: 'importMime' }).importUnits('run-1', mailbox, [unitOf(email)]);
+    expect(result).toMatchObject({ outcome: 'imported' });
+    expect(fake.messagesOf(mailbox.objectId)[0].attachments).toEqual([{ name: 'video.bin', size: 9_000_100 }]);
+  });
+
   it('never has more than 4 requests in flight for one mailbox', async () => {
     const { fake, mailbox, staging, importer } = setup({ maxConcurrentPerMailbox: 4 });
     const emails = Array.from({ length: 24 }, (_, i) => sampleEmail(`sms-c-${i}`));

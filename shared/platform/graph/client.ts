@@ -75,7 +75,7 @@ export type UploadSessionStatus = { state: 'open'; next: number } | { state: 'go
  */
 export interface ByteSource {
   readonly length: number;
-  /** The bytes from `start` up to (not including) `end`. */
+  /** The bytes from `start` up to (not including) `end`; a source may reuse them for the next read, so they are sent before the next is asked for. */
   read(start: number, end: number): Promise<Buffer>;
 }
 

@@ -10,6 +10,7 @@
  * serves the PUTs to pre-authenticated upload URLs, which must carry no
  * Authorization header.
  */
+import { once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -50,7 +51,8 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpSen
     new Promise<Response>((resolve, reject) => {
       const url = new URL(request.url);
       const isHttps = url.protocol === 'https:';
-      const body = request.body == null ? undefined : typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : Buffer.from(request.body);
+      // A Buffer body is sent as it is: an upload range is megabytes, and a copy of each would be garbage until the next GC.
+      const body = request.body == null ? undefined : typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : asBuffer(request.body);
       const headers: Record<string, string> = { ...(request.headers ?? {}) };
       if (body !== undefined) headers['Content-Length'] = String(body.length);
       const req = (isHttps ? https : http).request(
@@ -78,8 +80,29 @@ export function createHttpTransport(options: HttpTransportOptions = {}): HttpSen
       );
       req.setTimeout(timeoutInMs, () => req.destroy(new Error(`ETIMEDOUT: no answer within ${timeoutInMs} ms`)));
       req.on('error', (error) => reject(networkError(error)));
-      req.end(body);
+      writeBody(req, body).catch(() => undefined); // a failed write fails the request: its 'error' rejects above
     });
+}
+
+/** Bytes written to the socket at a time: TLS encrypts what it is given at once, so a whole range would be a second copy in native memory. */
+const WRITE_SLICE_BYTES = 64 * 1024;
+
+/** Writes the body slice by slice, each once the socket has taken the one before, then ends the request. */
+async function writeBody(req: http.ClientRequest, body: Buffer | undefined): Promise<void> {
+  if (body === undefined || body.length <= WRITE_SLICE_BYTES) {
+    req.end(body);
+    return;
+  }
+  for (let start = 0; start < body.length; start += WRITE_SLICE_BYTES) {
+    if (req.destroyed) return;
+    if (!req.write(body.subarray(start, start + WRITE_SLICE_BYTES))) await once(req, 'drain');
+  }
+  req.end();
+}
+
+/** A view of the bytes as a Buffer, without copying them. */
+function asBuffer(bytes: Buffer | Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** A transport failure with no HTTP answer, named so that the classifier retries it. */

@@ -103,7 +103,9 @@ async function readMedia(work: UnitWork, attachment: ArchivedAttachment): Promis
  * A large attachment as a byte source: proved against its descriptor first,
  * by streaming it through a hash (nothing is uploaded before the bytes are
  * known good), then read range by range as the upload goes, so that it is
- * never held whole.
+ * never held whole. The ranges are read into one buffer, reused from range to
+ * range (the upload sends a range before it reads the next): a buffer per
+ * range would be megabytes of garbage each, held until the next GC.
  */
 async function mediaSource(work: UnitWork, attachment: ArchivedAttachment): Promise<ByteSource> {
   const hash = createHash('sha256');
@@ -114,10 +116,12 @@ async function mediaSource(work: UnitWork, attachment: ArchivedAttachment): Prom
     size += bytes.length;
   }
   if (size !== attachment.size || hash.digest('hex') !== attachment.sha256.toLowerCase()) throw mismatch(work);
+  let buffer: Buffer | undefined;
   return {
     length: size,
     read: async (start, end) => {
-      const range = await work.staging.readMediaRange(work.unit.itemKey, attachment.mediaId, start, end);
+      if (!buffer || buffer.length < end - start) buffer = Buffer.allocUnsafe(end - start);
+      const range = await work.staging.readMediaRange(work.unit.itemKey, attachment.mediaId, start, end, buffer);
       // Verified a moment ago: a range that is not there in full means the blob changed under us.
       if (range.length !== end - start) throw mismatch(work);
       return range;

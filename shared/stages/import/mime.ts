@@ -23,6 +23,10 @@ export async function markImported(work: UnitWork, messageId: string): Promise<v
 
 /** Imports the .eml by the beta importMime action; falls back to JSON when the request would pass 4 MB. */
 export async function importMime(work: UnitWork): Promise<Imported> {
+  // The .eml's size is known from conversion: one whose base64 would pass 4 MB is not read at all (a 10 MiB
+  // .eml read whole, then as 13 MiB of base64 text, only to go the JSON way after all).
+  const known = work.email.emlSizeInBytes;
+  if (known !== undefined && 4 * Math.ceil(known / 3) >= MAX_REQUEST_BYTES) return importJson(work);
   const eml = await work.staging.readItemBlob(work.unit.itemKey, 'message.eml');
   const base64 = eml.toString('base64');
   if (Buffer.byteLength(base64) >= MAX_REQUEST_BYTES) return importJson(work);

@@ -11,8 +11,8 @@ import type { ArchivedEmail, ImportUnit } from '../../model/stages';
 export interface ImportStaging {
   readItemBlob(itemKey: string, name: 'message.eml'): Promise<Buffer>;
   openMedia(itemKey: string, mediaId: string): Promise<Readable>;
-  /** Bytes `start` up to (not including) `end` of a staged media file: a large file is uploaded range by range. */
-  readMediaRange(itemKey: string, mediaId: string, start: number, end: number): Promise<Buffer>;
+  /** Bytes `start` up to (not including) `end` of a staged media file, into `into` when given: a large file is uploaded range by range. */
+  readMediaRange(itemKey: string, mediaId: string, start: number, end: number, into?: Buffer): Promise<Buffer>;
 }
 
 export type ImportMode = 'json' | 'importMime';

@@ -9,6 +9,7 @@ import { pipeline, Readable, Transform } from 'node:stream';
 import type { ContainerClient } from '@azure/storage-blob';
 import { ArchiverError, isArchiverError } from '../../model/errors';
 import { allMedia, itemKey as keyOfItem, itemSizeInBytes, type Item, type MediaDescriptor, type StagedItem } from '../../model/item';
+import { uploadInBlocks } from './blocks';
 import { itemPrefix as retentionItemPrefix, reopenBlobs } from './retention';
 import { RetentionTag } from '../../platform/names';
 import { sourceSha256 as canonicalSha256, withoutInlineData } from '../source/validate';
@@ -25,8 +26,12 @@ export interface StagingStore {
   /** Stores every media of the item (verified); returns the staged item (the caller keeps it in its batch). */
   stageItem(item: Item, sourceSha256: string, source: ArchiveSource | null): Promise<StageItemResult>;
   openMedia(itemKey: string, mediaId: string): Promise<Readable>;
-  /** Bytes `start` up to (not including) `end` of a staged media file. */
-  readMediaRange(itemKey: string, mediaId: string, start: number, end: number): Promise<Buffer>;
+  /**
+   * Bytes `start` up to (not including) `end` of a staged media file; read
+   * into `into` (at least `end - start` long) when given, so that a caller
+   * reading a large file range by range reuses one buffer.
+   */
+  readMediaRange(itemKey: string, mediaId: string, start: number, end: number, into?: Buffer): Promise<Buffer>;
   mediaBlobName(itemKey: string, mediaId: string): string;
   /** Stores a batch of items between stages (staged or converted) under the run; returns the blob name (the claim check). */
   putBatch(runId: string, kind: 'staged' | 'converted', name: string, batch: unknown): Promise<string>;
@@ -43,13 +48,6 @@ export interface StagingStore {
 /** The retention tag a run's own blobs carry from the moment they are written (shared/stages/staging/retention.ts). */
 const WRITTEN_TAGS = { [RetentionTag.name]: RetentionTag.settled };
 
-/**
- * Block size and blocks in flight of streamed uploads. The SDK's scheduler
- * may hold twice as many buffers as blocks in flight, so 4 MiB × 4 held up
- * to 32 MiB per upload; 2 MiB × 2 holds 8 MiB (bench/memory.ts).
- */
-const UPLOAD_BUFFER_BYTES = 2 * 1024 * 1024;
-const UPLOAD_CONCURRENCY = 2;
 /** Blob metadata key holding the verified SHA-256 of a media blob (metadata keys must be C# identifiers). */
 const SHA256_METADATA = 'sha256';
 
@@ -145,7 +143,8 @@ export function createStagingStore(container: ContainerClient): StagingStore {
     }
     const meter = new HashingMeter(media.size);
     try {
-      await blob.uploadStream(pipeline(download.stream, meter, () => undefined), UPLOAD_BUFFER_BYTES, UPLOAD_CONCURRENCY, headers);
+      // Through the process's shared block buffers (blocks.ts): a large media file is never held whole.
+      await uploadInBlocks(blob, pipeline(download.stream, meter, () => undefined), { upload: headers });
     } catch (error) {
       // The meter's own stop is a finding about the file; anything else (storage, a broken download) is worth a retry.
       if (!meter.failure) throw error;
@@ -212,9 +211,10 @@ export function createStagingStore(container: ContainerClient): StagingStore {
       return JSON.parse((await downloadBuffer(blobName)).toString('utf8')) as T;
     },
 
-    async readMediaRange(key, mediaId, start, end) {
+    async readMediaRange(key, mediaId, start, end, into) {
       const name = mediaBlobName(key, mediaId);
       try {
+        if (into) return (await container.getBlobClient(name).downloadToBuffer(into, start, end - start)).subarray(0, end - start);
         return await container.getBlobClient(name).downloadToBuffer(start, end - start);
       } catch (error) {
         throw notFoundOr(error, name);
@@ -236,29 +236,8 @@ export function createStagingStore(container: ContainerClient): StagingStore {
         await blob.uploadData(bytes, options);
         return bytes.length;
       }
-      // A small blob (every SMS) goes up in one request; a large one streams, so memory stays bounded.
-      const iterator = body[Symbol.asyncIterator]();
-      const head: Buffer[] = [];
-      let headBytes = 0;
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) {
-          const bytes = Buffer.concat(head);
-          await blob.uploadData(bytes, options);
-          return bytes.length;
-        }
-        const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as Uint8Array);
-        head.push(chunk);
-        headBytes += chunk.length;
-        if (headBytes >= UPLOAD_BUFFER_BYTES) break;
-      }
-      const rest = Readable.from((async function* () {
-        yield* head;
-        for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value as Buffer;
-      })());
-      const meter = new HashingMeter(Number.POSITIVE_INFINITY);
-      await blob.uploadStream(pipeline(rest, meter, () => undefined), UPLOAD_BUFFER_BYTES, UPLOAD_CONCURRENCY, options);
-      return meter.bytes;
+      // A small blob (every SMS) goes up in one request; a large one streams through the shared block buffers (blocks.ts).
+      return uploadInBlocks(blob, body, { upload: options, singleRequestWhenSmall: true });
     },
 
     async openItemBlob(key, name) {
