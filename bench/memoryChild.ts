@@ -9,8 +9,7 @@
  */
 import { createLocalRunner } from '../local/runner';
 import { readSettings } from '../shared/platform/config';
-import { ContainerNames } from '../shared/platform/names';
-import { createMappingStore } from '../shared/stages/mapping';
+import { uploadMapping } from './mapping';
 
 async function child(from: string, to: string, mappingCsv: string): Promise<void> {
   const settings = readSettings(process.env);
@@ -26,9 +25,7 @@ async function child(from: string, to: string, mappingCsv: string): Promise<void
       process.stderr.write(`${phase}: rss ${mib(m.rss)} MiB, heap ${mib(m.heapUsed)} of ${mib(m.heapTotal)}, array buffers ${mib(m.arrayBuffers)}\n`);
     }, 500)
     : undefined;
-  const mapping = createMappingStore(runner.infra.storage.container(ContainerNames.mapping), { defaultRegion: 'GB' });
-  const uploaded = await mapping.replace(mappingCsv, { who: 'bench' });
-  if (!uploaded.ok) throw new Error('the bench mapping was rejected');
+  await uploadMapping(runner, mappingCsv);
   const run = await runner.startRun({ trigger: 'cli', window: { from, to } });
   const { report } = await runner.waitForRun(run, (status) => (phase = (status as { phase?: string }).phase ?? ''));
   // getrusage's ru_maxrss: the largest resident set the process ever had, in KiB on Linux.

@@ -13,11 +13,10 @@ import { startGraphEmulator, type GraphEmulator } from '../local/emulators/graph
 import type { GraphLimits, MailboxStats } from '../local/emulators/graph/types';
 import type { EmulatorMedia } from '../local/emulators/telemessage/media';
 import { startTeleMessageEmulator, type TeleMessageEmulator } from '../local/emulators/telemessage';
-import { createLocalRunner, type LocalRunner } from '../local/runner';
+import { createLocalRunner } from '../local/runner';
 import { readSettings } from '../shared/platform/config';
-import { createMappingStore } from '../shared/stages/mapping';
-import { ContainerNames } from '../shared/platform/names';
 import type { RunReport } from '../shared/run/report';
+import { uploadMapping } from './mapping';
 import { findMariaDb, startMariaDb, type MariaDb } from './mariadb';
 import { countStorageRequests, type OperationCount, type RequestCounter } from './requests';
 import { smsDay, type BenchUser } from './smsDay';
@@ -170,13 +169,6 @@ export async function startServices(stack: BenchStack, day: BenchDay, options: {
   };
 }
 
-/** Uploads the day's mapping file, as an admin would. */
-export async function uploadMapping(runner: LocalRunner, day: BenchDay): Promise<void> {
-  const mapping = createMappingStore(runner.infra.storage.container(ContainerNames.mapping), { defaultRegion: 'GB' });
-  const uploaded = await mapping.replace(day.mappingCsv, { who: 'bench' });
-  if (!uploaded.ok) throw new Error('the bench mapping was rejected');
-}
-
 /** Prints what the local driver does, with times, when BENCH_VERBOSE is set. */
 export function verboseLog(): ((line: string) => void) | undefined {
   return process.env.BENCH_VERBOSE ? (l) => process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${l}\n`) : undefined;
@@ -193,7 +185,7 @@ export async function runDay(
   try {
     const settings = readSettings(services.env);
     const runner = await createLocalRunner({ settings, timeScale: 0.05, log: verboseLog() });
-    await uploadMapping(runner, day);
+    await uploadMapping(runner, day.mappingCsv);
     services.graph.resetStats();
     counter = countStorageRequests(stack.azurite.ports);
     const cpuBefore = { bench: process.cpuUsage(), azurite: storageCpuSeconds(stack) };
