@@ -9,6 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { stopChild } from '../local/processes';
 
 const run = promisify(execFile);
 
@@ -95,12 +96,7 @@ export async function startMariaDb(dir: string, programs: { server: string; inst
       await run(programs.client, ['--no-defaults', '-h', '127.0.0.1', '-P', String(port), '-u', 'root', '-e', `CREATE DATABASE \`${name}\``]);
       return `mysql://root@127.0.0.1:${port}/${name}`;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-      }),
+    // InnoDB flushes its pages on the way down: longer than Azurite needs.
+    stop: () => stopChild(child, 10_000),
   };
 }

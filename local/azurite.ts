@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { stopChild } from './processes';
 
 type Service = 'blob' | 'queue' | 'table';
 
@@ -52,6 +53,9 @@ export function azuriteConnectionString(ports: { blob: number; queue: number; ta
   );
 }
 
+/** How long Azurite has to stop before it is killed. */
+const STOP_GRACE_MS = 5000;
+
 const COMMON_FLAGS = ['--skipApiVersionCheck', '--disableTelemetry', '--loose', '--silent'];
 
 interface Started {
@@ -90,15 +94,6 @@ function spawnAzurite(script: string, args: string[], services: Service[], env: 
   });
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-  });
-}
-
 /** Starts Azurite and resolves once all three services listen. */
 export async function startAzurite(options: AzuriteOptions): Promise<AzuriteHandle> {
   if (!options.inMemory || options.blobMetadataDb) mkdirSync(options.location, { recursive: true });
@@ -119,7 +114,7 @@ export async function startAzurite(options: AzuriteOptions): Promise<AzuriteHand
         ['blob'], { ...process.env, AZURITE_DB: options.blobMetadataDb }, timeoutInMs));
     }
   } catch (e) {
-    await Promise.all(started.map((s) => stopChild(s.child)));
+    await Promise.all(started.map((s) => stopChild(s.child, STOP_GRACE_MS)));
     throw e;
   }
   const served = Object.assign({}, ...started.map((s) => s.ports)) as Record<Service, number>;
@@ -128,6 +123,6 @@ export async function startAzurite(options: AzuriteOptions): Promise<AzuriteHand
     connectionString: azuriteConnectionString(actual),
     ports: actual,
     pids: started.map((s) => s.child.pid!),
-    stop: async () => void (await Promise.all(started.map((s) => stopChild(s.child)))),
+    stop: async () => void (await Promise.all(started.map((s) => stopChild(s.child, STOP_GRACE_MS)))),
   };
 }

@@ -68,6 +68,16 @@ export async function exitWithin(run: CliProcess, ms: number): Promise<number | 
   }
 }
 
+/** Stops a child with SIGTERM (SIGKILL once `graceInMs` have passed) and resolves when it has exited. */
+export function stopChild(child: ChildProcess, graceInMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), graceInMs).unref();
+  });
+}
+
 /** Polls `check` every 100 ms until it is true or `ms` have passed. */
 export async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
