@@ -46,12 +46,8 @@ export interface DayResult {
 export interface BenchStack {
   azurite: AzuriteHandle;
   stateDir: string;
-  /** Where Azurite keeps blob metadata: `sql` (MariaDB, indexed) or `loki` (Azurite's default, scanned). */
-  blobMetadata: 'sql' | 'loki';
-  /** The MariaDB version, when blob metadata is in SQL. */
-  blobMetadataVersion?: string;
-  /** Why blob metadata is in Loki, when it is. */
-  blobMetadataNote?: string;
+  /** Where Azurite keeps blob metadata, in words for the results (MariaDB's SQL store, or why its default). */
+  blobMetadata: string;
   /** The storage's processes (Azurite's and its MariaDB), for their CPU time. */
   storagePids: number[];
   stop(): Promise<void>;
@@ -91,9 +87,9 @@ export async function startBenchAzurite(): Promise<BenchStack> {
     return {
       azurite,
       stateDir,
-      blobMetadata: mariaDb ? 'sql' : 'loki',
-      ...(mariaDb ? { blobMetadataVersion: mariaDb.version } : {}),
-      ...('missing' in programs ? { blobMetadataNote: programs.missing } : {}),
+      blobMetadata: mariaDb
+        ? `blob metadata in Azurite's SQL store on MariaDB ${mariaDb.version}`
+        : `blob metadata in Azurite's default Loki store (${'missing' in programs ? programs.missing : ''}), which scans every blob of the account on each blob write`,
       storagePids: [...azurite.pids, ...(mariaDb ? [mariaDb.pid] : [])],
       stop: async () => {
         await azurite.stop();

@@ -96,9 +96,7 @@ async function main(): Promise<void> {
     log(`  ours ${conversion.oursPerSecond.toFixed(0)} items/s, raw ${conversion.rawPerSecond.toFixed(0)} items/s`);
     log(`SMS day of ${SMALL_DAY.items} items over ${SMALL_DAY.mailboxes} mailboxes…`);
     const smallStack = await fresh();
-    blobMetadata = smallStack.blobMetadata === 'sql'
-      ? `blob metadata in Azurite's SQL store on MariaDB ${smallStack.blobMetadataVersion ?? ''}`.trimEnd()
-      : `blob metadata in Azurite's default Loki store (${smallStack.blobMetadataNote}), which scans every blob of the account on each blob write`;
+    blobMetadata = smallStack.blobMetadata;
     log(`  storage: Azurite 3.35.0, tables and queues in memory, ${blobMetadata}`);
     const small = await runSmsDay(smallStack, { ...SMALL_DAY, label: 'small day', log });
     await done(smallStack);
