@@ -9,7 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { stopChild } from '../local/processes';
+import { stopChild, waitForOutput } from '../local/processes';
 
 const run = promisify(execFile);
 
@@ -65,30 +65,8 @@ export async function startMariaDb(dir: string, programs: { server: string; inst
     // Write the log at each commit, flush it once a second: the bench measures the connector, and Azurite's own tables and queues are in memory.
     '--innodb-flush-log-at-trx-commit=2', ...asRoot,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`MariaDB did not start within 60 s: ${output.slice(-500)}`));
-    }, 60_000);
-    let ready = false;
-    const listen = (chunk: Buffer) => {
-      if (ready) return; // later lines (its shutdown among them) change nothing here
-      output += chunk.toString();
-      if (/ready for connections/.test(output)) {
-        ready = true;
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve();
-      }
-    };
-    child.stdout!.on('data', listen);
-    child.stderr!.on('data', listen);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`MariaDB exited with code ${code}: ${output.slice(-500)}`));
-    });
-  });
+  // MariaDB writes its log to stderr.
+  await waitForOutput(child, 'MariaDB', ({ stderr }) => (/ready for connections/.test(stderr) ? true : undefined), 60_000);
   return {
     pid: child.pid!,
     version,

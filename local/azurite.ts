@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { stopChild } from './processes';
+import { stopChild, waitForOutput } from './processes';
 
 type Service = 'blob' | 'queue' | 'table';
 
@@ -64,34 +64,17 @@ interface Started {
 }
 
 /** Spawns one Azurite entry point and resolves with the ports of `services` once each listens. */
-function spawnAzurite(script: string, args: string[], services: Service[], env: NodeJS.ProcessEnv, timeoutInMs: number): Promise<Started> {
+async function spawnAzurite(script: string, args: string[], services: Service[], env: NodeJS.ProcessEnv, timeoutInMs: number): Promise<Started> {
   const child = spawn(process.execPath, [require.resolve(`azurite/dist/src/${script}`), ...args, ...COMMON_FLAGS], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  const found: Partial<Record<Service, number>> = {};
-  let output = '';
-  return new Promise<Started>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error(`Azurite did not start within ${timeoutInMs} ms: ${output.slice(-500)}`));
-    }, timeoutInMs);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (services.every((s) => found[s])) return;
-      output += chunk.toString();
-      // azurite.js says "is successfully listening at", a single service's main.js "successfully listens on".
-      for (const m of output.matchAll(/Azurite (Blob|Queue|Table) service (?:is successfully listening at|successfully listens on) http:\/\/[^:]+:(\d+)/g)) {
-        found[m[1].toLowerCase() as Service] = Number(m[2]);
-      }
-      if (services.every((s) => found[s])) {
-        clearTimeout(timer);
-        child.removeAllListeners('exit');
-        resolve({ child, ports: found });
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Azurite exited with code ${code}: ${output.slice(-500)}`));
-    });
-  });
+  const ports = await waitForOutput(child, 'Azurite', ({ stdout }) => {
+    const found: Partial<Record<Service, number>> = {};
+    // azurite.js says "is successfully listening at", a single service's main.js "successfully listens on".
+    for (const m of stdout.matchAll(/Azurite (Blob|Queue|Table) service (?:is successfully listening at|successfully listens on) http:\/\/[^:]+:(\d+)/g)) {
+      found[m[1].toLowerCase() as Service] = Number(m[2]);
+    }
+    return services.every((s) => found[s]) ? found : undefined;
+  }, timeoutInMs);
+  return { child, ports };
 }
 
 /** Starts Azurite and resolves once all three services listen. */

@@ -14,30 +14,56 @@ export const PROCESS_SCRIPTS = {
   teleMessageEmulator: path.join(findProjectRoot(__dirname), 'dist/local/emulators/telemessage/main.js'),
 };
 
-/** Starts a service's main as a child process and resolves with the JSON line it prints once listening. */
-export function startServiceProcess<T>(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; info: T }> {
-  const child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${path.basename(script)} did not start within 60 s: ${err.slice(-500)}`));
-    }, 60_000);
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const line = out.split('\n').find((l) => l.trim().startsWith('{'));
-      if (line && out.includes('\n')) {
-        clearTimeout(timer);
-        resolve({ child, info: JSON.parse(line) as T });
-      }
-    });
-    child.on('exit', (code) => {
+/** What a child has printed so far. */
+export interface ChildOutput {
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Resolves with what `found` makes of a starting child's output (read as it
+ * accrues) once it makes anything of it; rejects with the output's tail if
+ * the child exits first, or kills it and rejects once `timeoutInMs` pass.
+ * Its listeners read nothing after that, and its exit listener goes: the
+ * caller's own, such as a stop's, are left alone.
+ */
+export function waitForOutput<T>(child: ChildProcess, name: string, found: (output: ChildOutput) => T | undefined, timeoutInMs: number): Promise<T> {
+  const output: ChildOutput = { stdout: '', stderr: '' };
+  const tail = () => (output.stderr || output.stdout).slice(-500);
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const settle = (then: () => void) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      reject(new Error(`${path.basename(script)} exited with ${code}: ${err.slice(-500)}`));
-    });
+      child.off('exit', onExit);
+      then();
+    };
+    const timer = setTimeout(() => settle(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within ${timeoutInMs} ms: ${tail()}`));
+    }), timeoutInMs);
+    const onExit = (code: number | null) => settle(() => reject(new Error(`${name} exited with code ${code}: ${tail()}`)));
+    const reader = (stream: keyof ChildOutput) => (chunk: Buffer) => {
+      if (settled) return;
+      output[stream] += chunk.toString();
+      const value = found(output);
+      if (value !== undefined) settle(() => resolve(value));
+    };
+    child.stdout?.on('data', reader('stdout'));
+    child.stderr?.on('data', reader('stderr'));
+    child.on('exit', onExit);
   });
+}
+
+/** Starts a service's main as a child process and resolves with the JSON line it prints once listening. */
+export async function startServiceProcess<T>(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; info: T }> {
+  const child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const info = await waitForOutput(child, path.basename(script), ({ stdout }) => {
+    const line = stdout.split('\n').find((l) => l.trim().startsWith('{'));
+    return line && stdout.includes('\n') ? (JSON.parse(line) as T) : undefined;
+  }, 60_000);
+  return { child, info };
 }
 
 export interface CliProcess {
