@@ -5,7 +5,7 @@
  * written to bench/results.md beside its target. Exits 1 when a figure
  * misses its target. Speed targets live here, never in tests.
  *
- *   npm run build && npm run bench            all figures (about 12 minutes on 2 cores)
+ *   npm run build && npm run bench            all figures (8 to 11 minutes on 2 cores)
  *   BENCH_VERBOSE=1 npm run bench             also what the local driver does, with times
  */
 import { writeFileSync } from 'node:fs';
